@@ -1,0 +1,7 @@
+/** `llmforge bench ...`: the benchmarks behind the README's performance figures. */
+import type { Command } from 'commander';
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('measure the speed of the engine and each stage');
+  void bench;
+}

@@ -1,0 +1,18 @@
+/** The llmforge command line. Each stage of the flow registers its commands here. */
+import { Command } from 'commander';
+import { registerBench } from './bench.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('llmforge')
+    .description('Raw text to a language model you can talk to, serve and ship.')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerBench(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,44 @@
+/** Option parsers shared by every command: each error names the flag and the bad value. */
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import { setThreads } from '../tensor/registry.js';
+
+/** Parser for an integer flag with a lower bound (and optional upper bound). */
+export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+    }
+    if (n < min || n > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `must be >= ${min}, got ${n}` : `must be between ${min} and ${max}, got ${n}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** Parser for a finite number flag within [min, max]. */
+export function numberArg(min = -Infinity, max = Infinity): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+/** Applies --threads (or LLMFORGE_THREADS, read by the addon itself) and returns the count in use. */
+export function applyThreads(threads: number | undefined): number {
+  if (threads !== undefined) return setThreads(threads);
+  const env = process.env.LLMFORGE_THREADS;
+  if (env !== undefined && !/^[1-9]\d*$/.test(env)) {
+    throw new Error(`LLMFORGE_THREADS must be a positive integer, got '${env}'`);
+  }
+  return setThreads(env ? Number(env) : defaultThreads());
+}
+
+function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
