@@ -17,6 +17,8 @@ export interface NativeAddon {
 }
 
 function findAddon(): string | undefined {
+  // LLMFORGE_ADDON points at another build (scripts/dev-build.sh makes private ones).
+  if (process.env.LLMFORGE_ADDON) return process.env.LLMFORGE_ADDON;
   // src/tensor and dist/tensor are both two levels below the package root.
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const path = join(root, 'build', 'Release', 'llmforge_native.node');
