@@ -9,8 +9,12 @@
  *   can feed several ops and gradient accumulation spans micro-batches.
  * - Forward kernels OVERWRITE their outputs unless an `accumulate` flag says otherwise.
  * - Integer arguments are element counts, never byte counts.
+ * - The reference kernels in ./ref accept Float64Array wherever a float buffer is
+ *   expected, so gradient checks can run them in float64 against finite differences.
  */
 export type F32 = Float32Array;
+/** What the reference kernels accept for float buffers. */
+export type FloatArray = Float32Array | Float64Array;
 export type I32 = Int32Array;
 
 export interface Kernels {
@@ -73,6 +77,15 @@ export interface Kernels {
   /** dqkv += gradient of the attention wrt the packed qkv. */
   attentionBackward(qkv: F32, out: F32, dout: F32, lse: F32, dqkv: F32, B: number, T: number, H: number,
     Hkv: number, D: number, scale: number): void;
+
+  /**
+   * Attention of new queries against a KV cache (inference; no backward).
+   * q is (B, Tq, H·D); the queries sit at positions pos0 .. pos0+Tq-1 and query i sees
+   * cache entries 0 .. pos0+i (causal). kCache and vCache are (B, Hkv, capacity, D) and
+   * already hold entries 0 .. pos0+Tq-1. out is (B, Tq, H·D).
+   */
+  attentionCached(q: F32, kCache: F32, vCache: F32, out: F32, B: number, Tq: number, H: number, Hkv: number,
+    D: number, pos0: number, capacity: number, scale: number): void;
 
   /**
    * Softmax cross-entropy on rows of logits, fused with its gradient.

@@ -1,7 +1,7 @@
 /** The JS reference kernels: the readable specification every native kernel must match. */
 import type { Kernels } from '../kernels.js';
 import { matmul } from './matmul.js';
-import { attentionForward, attentionBackward } from './attention.js';
+import { attentionForward, attentionBackward, attentionCached } from './attention.js';
 import { embeddingForward, embeddingBackward } from './embedding.js';
 import { layernormForward, layernormBackward, rmsnormForward, rmsnormBackward } from './norms.js';
 import {
@@ -20,7 +20,7 @@ export const refKernels: Kernels = {
   layernormForward, layernormBackward, rmsnormForward, rmsnormBackward,
   geluForward, geluBackward, siluForward, siluBackward, swigluForward, swigluBackward,
   ropeForward, ropeBackward,
-  attentionForward, attentionBackward,
+  attentionForward, attentionBackward, attentionCached,
   crossEntropyForwardBackward, logprobForward, logprobBackward,
   add, mul, mulBackward, axpy, scaleInPlace, addBias, biasBackward, sum, sumSquares,
   adamw,
