@@ -1,0 +1,438 @@
+/**
+ * Differentiable ops. Each runs one forward kernel and records one hand-written
+ * backward closure on the active graph's tape. Backward kernels accumulate, so a
+ * tensor used twice (a residual stream) simply receives both contributions.
+ */
+import { Tensor, shapeString } from '../tensor/tensor.js';
+import { kernels } from '../tensor/registry.js';
+import { graph } from './graph.js';
+import { ShapeError, checkSameSize, checkShape, checkPositiveInt, lastDim, rows } from './check.js';
+
+function needsGrad(...ts: Array<Tensor | null>): boolean {
+  return graph().recording && ts.some((t) => t !== null && t.requiresGrad);
+}
+
+/** y = x · Wᵀ + b, with W stored (out, in) like torch.nn.Linear. x is (..., in). */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
+  const op = 'linear';
+  if (w.shape.length !== 2) throw new ShapeError(op, `weight must be 2-D (out, in), got ${shapeString(w.shape)}`);
+  const [nOut, nIn] = w.shape;
+  if (lastDim(x) !== nIn) {
+    throw new ShapeError(op, `input ${shapeString(x.shape)} does not match weight ${shapeString(w.shape)} (expected last dim ${nIn})`);
+  }
+  if (b !== null) checkShape(op, 'bias', b, [nOut]);
+  const n = rows(x);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([...x.shape.slice(0, -1), nOut], needsGrad(x, w, b));
+  K.matmul(x.data, w.data, out.data, 1, n, nOut, nIn, false, true, false); // (N, in)·(out, in)ᵀ
+  if (b !== null) K.addBias(out.data, b.data, n, nOut);
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dy = out.grad;
+      if (dy === null) return;
+      if (x.requiresGrad) K.matmul(dy, w.data, g.gradOf(x), 1, n, nIn, nOut, false, false, true); // dx += dy·W
+      if (w.requiresGrad) K.matmul(dy, x.data, g.gradOf(w), 1, nOut, nIn, n, true, false, true); // dW += dyᵀ·x
+      if (b !== null && b.requiresGrad) K.biasBackward(dy, g.gradOf(b), n, nOut);
+    });
+  }
+  return out;
+}
+
+/**
+ * Batched matrix product of 2-D or 3-D tensors: (…, m, k)·(…, k, n), or with
+ * transB (…, m, k)·(…, n, k)ᵀ. Both operands must have the same batch size.
+ */
+export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
+  const op = 'matmul';
+  if (a.shape.length < 2 || a.shape.length > 3 || b.shape.length !== a.shape.length) {
+    throw new ShapeError(op, `expected two 2-D or two 3-D tensors, got ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
+  }
+  const batch = a.shape.length === 3 ? a.shape[0] : 1;
+  const [m, k] = a.shape.slice(-2);
+  const [b0, b1] = b.shape.slice(-2);
+  const [kb, n] = transB ? [b1, b0] : [b0, b1];
+  if (k !== kb || (a.shape.length === 3 && b.shape[0] !== batch)) {
+    throw new ShapeError(op, `shapes ${shapeString(a.shape)} and ${shapeString(b.shape)}${transB ? 'ᵀ' : ''} do not compose`);
+  }
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(a.shape.length === 3 ? [batch, m, n] : [m, n], needsGrad(a, b));
+  K.matmul(a.data, b.data, out.data, batch, m, n, k, false, transB, false);
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dc = out.grad;
+      if (dc === null) return;
+      // C = A·B:  dA += dC·Bᵀ, dB += Aᵀ·dC.   C = A·Bᵀ:  dA += dC·B, dB += dCᵀ·A.
+      if (a.requiresGrad) K.matmul(dc, b.data, g.gradOf(a), batch, m, k, n, false, !transB, true);
+      if (b.requiresGrad) {
+        if (transB) K.matmul(dc, a.data, g.gradOf(b), batch, n, k, m, true, false, true);
+        else K.matmul(a.data, dc, g.gradOf(b), batch, k, n, m, true, false, true);
+      }
+    });
+  }
+  return out;
+}
+
+/** Rows of `table` (vocab, dim) picked by ids: (n, dim). */
+export function embedding(ids: Int32Array, table: Tensor): Tensor {
+  const op = 'embedding';
+  if (table.shape.length !== 2) throw new ShapeError(op, `table must be 2-D (vocab, dim), got ${shapeString(table.shape)}`);
+  const [vocab, dim] = table.shape;
+  const n = ids.length;
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([n, dim], needsGrad(table));
+  K.embeddingForward(ids, table.data, out.data, n, dim, vocab);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.embeddingBackward(ids, out.grad, g.gradOf(table), n, dim, vocab);
+    });
+  }
+  return out;
+}
+
+/** out[b, t, :] = x[b, t, :] + pos[t, :] for x (B·T, C) and a positions table (maxT, C). */
+export function addPositions(x: Tensor, pos: Tensor, B: number, T: number): Tensor {
+  const op = 'addPositions';
+  const C = lastDim(x);
+  if (x.size !== B * T * C) throw new ShapeError(op, `input ${shapeString(x.shape)} is not (B·T=${B * T}, C)`);
+  if (pos.shape.length !== 2 || pos.shape[1] !== C || pos.shape[0] < T) {
+    throw new ShapeError(op, `positions ${shapeString(pos.shape)} must be (≥${T}, ${C})`);
+  }
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x, pos));
+  const block = T * C;
+  const posBlock = pos.data.subarray(0, block);
+  for (let b = 0; b < B; b++) {
+    K.add(x.data.subarray(b * block, (b + 1) * block), posBlock, out.data.subarray(b * block, (b + 1) * block), block);
+  }
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dy = out.grad;
+      if (dy === null) return;
+      if (x.requiresGrad) K.axpy(g.gradOf(x), dy, 1, x.size);
+      if (pos.requiresGrad) {
+        const dpos = g.gradOf(pos).subarray(0, block);
+        for (let b = 0; b < B; b++) K.axpy(dpos, dy.subarray(b * block, (b + 1) * block), 1, block);
+      }
+    });
+  }
+  return out;
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  checkSameSize('add', a, b);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(a.shape, needsGrad(a, b));
+  K.add(a.data, b.data, out.data, a.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dy = out.grad;
+      if (dy === null) return;
+      if (a.requiresGrad) K.axpy(g.gradOf(a), dy, 1, a.size);
+      if (b.requiresGrad) K.axpy(g.gradOf(b), dy, 1, b.size);
+    });
+  }
+  return out;
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  checkSameSize('mul', a, b);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(a.shape, needsGrad(a, b));
+  K.mul(a.data, b.data, out.data, a.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dy = out.grad;
+      if (dy === null) return;
+      // The kernel writes both gradients; a frozen side gets a scratch buffer.
+      const da = a.requiresGrad ? g.gradOf(a) : g.gradients.allocZeroed(a.size);
+      const db = b.requiresGrad ? g.gradOf(b) : g.gradients.allocZeroed(b.size);
+      K.mulBackward(a.data, b.data, dy, da, db, a.size);
+    });
+  }
+  return out;
+}
+
+export function scale(a: Tensor, alpha: number): Tensor {
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(a.shape, needsGrad(a));
+  out.data.set(a.data);
+  K.scaleInPlace(out.data, alpha, a.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.axpy(g.gradOf(a), out.grad, alpha, a.size);
+    });
+  }
+  return out;
+}
+
+/** Sum of all elements: a scalar. */
+export function sum(a: Tensor): Tensor {
+  return reduce(a, 1);
+}
+
+/** Mean of all elements: a scalar. */
+export function mean(a: Tensor): Tensor {
+  if (a.size === 0) throw new ShapeError('mean', 'mean of an empty tensor');
+  return reduce(a, 1 / a.size);
+}
+
+function reduce(a: Tensor, factor: number): Tensor {
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([], needsGrad(a));
+  out.data[0] = K.sum(a.data, a.size) * factor;
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      const da = g.gradOf(a);
+      const d = out.grad[0] * factor;
+      for (let i = 0; i < da.length; i++) da[i] += d;
+    });
+  }
+  return out;
+}
+
+export function layerNorm(x: Tensor, w: Tensor, b: Tensor | null, eps: number): Tensor {
+  const C = lastDim(x);
+  checkShape('layerNorm', 'weight', w, [C]);
+  if (b !== null) checkShape('layerNorm', 'bias', b, [C]);
+  const n = rows(x);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x, w, b));
+  const meanBuf = g.activations.alloc(n);
+  const rstd = g.activations.alloc(n);
+  K.layernormForward(x.data, w.data, b === null ? null : b.data, out.data, meanBuf, rstd, n, C, eps);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      // The kernel always writes dx and dweight; frozen inputs get scratch buffers.
+      const dx = x.requiresGrad ? g.gradOf(x) : g.gradients.allocZeroed(x.size);
+      const dw = w.requiresGrad ? g.gradOf(w) : g.gradients.allocZeroed(C);
+      const db = b === null ? null : b.requiresGrad ? g.gradOf(b) : g.gradients.allocZeroed(C);
+      K.layernormBackward(out.grad, x.data, w.data, meanBuf, rstd, dx, dw, db, n, C);
+    });
+  }
+  return out;
+}
+
+export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  const C = lastDim(x);
+  checkShape('rmsNorm', 'weight', w, [C]);
+  const n = rows(x);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x, w));
+  const rstd = g.activations.alloc(n);
+  K.rmsnormForward(x.data, w.data, out.data, rstd, n, C, eps);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      const dx = x.requiresGrad ? g.gradOf(x) : g.gradients.allocZeroed(x.size);
+      const dw = w.requiresGrad ? g.gradOf(w) : g.gradients.allocZeroed(C);
+      K.rmsnormBackward(out.grad, x.data, w.data, rstd, dx, dw, n, C);
+    });
+  }
+  return out;
+}
+
+export function gelu(x: Tensor): Tensor {
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x));
+  K.geluForward(x.data, out.data, x.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.geluBackward(x.data, out.grad, g.gradOf(x), x.size);
+    });
+  }
+  return out;
+}
+
+export function silu(x: Tensor): Tensor {
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x));
+  K.siluForward(x.data, out.data, x.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.siluBackward(x.data, out.grad, g.gradOf(x), x.size);
+    });
+  }
+  return out;
+}
+
+/** silu(gate) · up, elementwise. */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  checkSameSize('swiglu', gate, up);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(gate.shape, needsGrad(gate, up));
+  K.swigluForward(gate.data, up.data, out.data, gate.size);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      const dg = gate.requiresGrad ? g.gradOf(gate) : g.gradients.allocZeroed(gate.size);
+      const du = up.requiresGrad ? g.gradOf(up) : g.gradients.allocZeroed(up.size);
+      K.swigluBackward(gate.data, up.data, out.grad, dg, du, gate.size);
+    });
+  }
+  return out;
+}
+
+export interface RopeTables {
+  cos: Float32Array;
+  sin: Float32Array;
+  maxPos: number;
+  headDim: number;
+}
+
+/**
+ * Rotary embedding on the first `rotHeads` heads of each (B·T) row of width
+ * `rowWidth` (the packed qkv rows: q and k heads come first, v is copied).
+ */
+export function rope(x: Tensor, tables: RopeTables, B: number, T: number, rotHeads: number, posOffset = 0): Tensor {
+  const op = 'rope';
+  const rowWidth = lastDim(x);
+  const D = tables.headDim;
+  if (x.size !== B * T * rowWidth) throw new ShapeError(op, `input ${shapeString(x.shape)} is not (B·T=${B * T}, width)`);
+  if (rotHeads * D > rowWidth) throw new ShapeError(op, `${rotHeads} heads of ${D} do not fit rows of ${rowWidth}`);
+  if (posOffset + T > tables.maxPos) {
+    throw new ShapeError(op, `positions up to ${posOffset + T} exceed the table (${tables.maxPos})`);
+  }
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor(x.shape, needsGrad(x));
+  K.ropeForward(x.data, out.data, tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      K.ropeBackward(out.grad, g.gradOf(x), tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset);
+    });
+  }
+  return out;
+}
+
+/** Causal self-attention over packed qkv (B·T, (H + 2·Hkv)·D) → (B·T, H·D). */
+export function causalAttention(qkv: Tensor, B: number, T: number, H: number, Hkv: number, D: number): Tensor {
+  const op = 'causalAttention';
+  for (const [name, v] of [['B', B], ['T', T], ['H', H], ['Hkv', Hkv], ['D', D]] as const) checkPositiveInt(op, name, v);
+  if (H % Hkv !== 0) throw new ShapeError(op, `n_head (${H}) must be a multiple of n_kv_head (${Hkv})`);
+  const width = (H + 2 * Hkv) * D;
+  if (qkv.size !== B * T * width) {
+    throw new ShapeError(op, `qkv ${shapeString(qkv.shape)} is not (B·T=${B * T}, (H+2·Hkv)·D=${width})`);
+  }
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([B * T, H * D], needsGrad(qkv));
+  const lse = g.activations.alloc(B * H * T);
+  const scl = 1 / Math.sqrt(D);
+  K.attentionForward(qkv.data, out.data, lse, B, T, H, Hkv, D, scl);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      K.attentionBackward(qkv.data, out.data, out.grad, lse, g.gradOf(qkv), B, T, H, Hkv, D, scl);
+    });
+  }
+  return out;
+}
+
+function checkTargets(op: string, targets: Int32Array, n: number, vocab: number): number {
+  if (targets.length !== n) throw new ShapeError(op, `${targets.length} targets for ${n} rows`);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const t = targets[i];
+    if (t >= vocab) throw new ShapeError(op, `target ${t} at row ${i} is outside the vocabulary (${vocab})`);
+    if (t >= 0) count++;
+  }
+  return count;
+}
+
+/** Mean softmax cross-entropy of logits (N, V) over rows whose target is ≥ 0. */
+export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
+  const op = 'crossEntropy';
+  const V = lastDim(logits);
+  const n = rows(logits);
+  const count = checkTargets(op, targets, n, V);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([], needsGrad(logits));
+  const losses = g.activations.alloc(n);
+  const dlogits = out.requiresGrad ? g.activations.alloc(n * V) : null;
+  K.crossEntropyForwardBackward(logits.data, targets, losses, dlogits, n, V, count > 0 ? 1 / count : 0);
+  out.data[0] = count > 0 ? K.sum(losses, n) / count : 0;
+  if (out.requiresGrad && dlogits !== null) {
+    g.push(() => {
+      if (out.grad !== null) K.axpy(g.gradOf(logits), dlogits, out.grad[0], n * V);
+    });
+  }
+  return out;
+}
+
+/**
+ * The language-model head fused with cross-entropy: mean over rows with target ≥ 0 of
+ * -log softmax(x·Wᵀ)[target], for x (N, C) and W (V, C). Rows are processed in chunks
+ * so the (N, V) logits never exist at once; the gradient is computed chunk by chunk
+ * during the forward pass and applied (times the upstream gradient) in backward.
+ */
+export function lmHeadCrossEntropy(x: Tensor, w: Tensor, targets: Int32Array, chunkRows = 0): Tensor {
+  const op = 'lmHeadCrossEntropy';
+  if (w.shape.length !== 2) throw new ShapeError(op, `weight must be 2-D (vocab, dim), got ${shapeString(w.shape)}`);
+  const [V, C] = w.shape;
+  if (lastDim(x) !== C) throw new ShapeError(op, `input ${shapeString(x.shape)} does not match weight ${shapeString(w.shape)}`);
+  const n = rows(x);
+  const count = checkTargets(op, targets, n, V);
+  const chunk = chunkRows > 0 ? chunkRows : Math.max(64, Math.floor((1 << 20) / V));
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([], needsGrad(x, w));
+  const grad = out.requiresGrad;
+  const losses = g.activations.alloc(n);
+  const logits = g.activations.alloc(Math.min(chunk, n) * V);
+  const dx = grad && x.requiresGrad ? g.activations.alloc(n * C) : null;
+  const dw = grad && w.requiresGrad ? g.activations.alloc(V * C) : null;
+  const gradScale = count > 0 ? 1 / count : 0;
+  for (let r0 = 0; r0 < n; r0 += chunk) {
+    const r = Math.min(chunk, n - r0);
+    const xc = x.data.subarray(r0 * C, (r0 + r) * C);
+    const lc = logits.subarray(0, r * V);
+    K.matmul(xc, w.data, lc, 1, r, V, C, false, true, false); // (r, C)·(V, C)ᵀ
+    K.crossEntropyForwardBackward(lc, targets.subarray(r0, r0 + r), losses.subarray(r0, r0 + r), grad ? lc : null, r, V, gradScale);
+    if (dx !== null) K.matmul(lc, w.data, dx.subarray(r0 * C, (r0 + r) * C), 1, r, C, V, false, false, false);
+    if (dw !== null) K.matmul(lc, xc, dw, 1, V, C, r, true, false, r0 > 0);
+  }
+  out.data[0] = count > 0 ? K.sum(losses, n) / count : 0;
+  if (grad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      const s = out.grad[0];
+      if (dx !== null) K.axpy(g.gradOf(x), dx, s, n * C);
+      if (dw !== null) K.axpy(g.gradOf(w), dw, s, V * C);
+    });
+  }
+  return out;
+}
+
+/** Per-row log-probability of the target: (N). Rows with target < 0 give 0 (used by DPO). */
+export function logprobs(logits: Tensor, targets: Int32Array): Tensor {
+  const V = lastDim(logits);
+  const n = rows(logits);
+  checkTargets('logprobs', targets, n, V);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([n], needsGrad(logits));
+  K.logprobForward(logits.data, targets, out.data, n, V);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.logprobBackward(logits.data, targets, out.grad, g.gradOf(logits), n, V);
+    });
+  }
+  return out;
+}

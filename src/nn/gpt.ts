@@ -1,0 +1,191 @@
+/**
+ * The decoder-only transformer, both families in one readable file.
+ *
+ *   gpt2:  x = wte[ids] + wpe[t];  x += attn(LN(x));  x += MLP_gelu(LN(x));  logits = LN(x)·wteᵀ
+ *   llama: x = embed[ids];         x += attn(RMS(x)) with RoPE and GQA;  x += SwiGLU(RMS(x))
+ *
+ * Parameter names are Hugging Face's (GPT2LMHeadModel / LlamaForCausalLM), so export is
+ * a rename-free write. Two storage notes: linear weights are (out, in) for both families
+ * (HF's GPT-2 Conv1D stores (in, out): export transposes), and llama's q/k/v projections
+ * are views into one packed (q|k|v) matrix so attention needs a single matmul.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import * as ops from '../autograd/ops.js';
+import { ParameterStore, initNormal } from './parameters.js';
+import { Embedding, LayerNorm, Linear, RMSNorm, type Norm } from './modules.js';
+import { type GPTConfig, headDim, parseConfig } from './config.js';
+import { ropeTables } from '../tensor/ref/rope.js';
+
+function makeNorm(store: ParameterStore, name: string, c: GPTConfig): Norm {
+  return c.family === 'gpt2' ? new LayerNorm(store, name, c.nEmbd, c.bias, c.normEps) : new RMSNorm(store, name, c.nEmbd, c.normEps);
+}
+
+/** Attention's packed projection: one (H + 2·Hkv)·D × C matrix, rows [q | k | v]. */
+class QKVProjection {
+  weight: Tensor;
+  readonly bias: Tensor | null;
+  private readonly packedRows: number;
+
+  constructor(store: ParameterStore, prefix: string, private readonly c: GPTConfig) {
+    const D = headDim(c);
+    const rowsQ = c.nHead * D;
+    const rowsKV = c.nKvHead * D;
+    this.packedRows = rowsQ + 2 * rowsKV;
+    if (c.family === 'gpt2') {
+      this.weight = store.declare(`${prefix}.attn.c_attn.weight`, [this.packedRows, c.nEmbd], 'decay', initNormal(0.02));
+      this.bias = c.bias ? store.declare(`${prefix}.attn.c_attn.bias`, [this.packedRows], 'noDecay', initNormal(0)) : null;
+      return;
+    }
+    // Declared back to back in one group, so the three land contiguous in the flat
+    // buffer: together they are exactly the packed (q|k|v) matrix (see packAfterFinalize).
+    this.weight = store.declare(`${prefix}.self_attn.q_proj.weight`, [rowsQ, c.nEmbd], 'decay', initNormal(0.02));
+    store.declare(`${prefix}.self_attn.k_proj.weight`, [rowsKV, c.nEmbd], 'decay', initNormal(0.02));
+    store.declare(`${prefix}.self_attn.v_proj.weight`, [rowsKV, c.nEmbd], 'decay', initNormal(0.02));
+    this.bias = null;
+  }
+
+  /** For llama: widen the q_proj view to cover k_proj and v_proj, which follow it in the flat store. */
+  packAfterFinalize(): void {
+    if (this.c.family === 'gpt2') return;
+    const q = this.weight;
+    const n = this.packedRows * this.c.nEmbd;
+    const packed = new Tensor(new Float32Array(q.data.buffer, q.data.byteOffset, n), [this.packedRows, this.c.nEmbd], true);
+    packed.grad = q.grad === null ? null : new Float32Array(q.grad.buffer, q.grad.byteOffset, n);
+    this.weight = packed;
+  }
+}
+
+class Attention {
+  readonly qkv: QKVProjection;
+  readonly proj: Linear;
+
+  constructor(store: ParameterStore, prefix: string, private readonly c: GPTConfig) {
+    this.qkv = new QKVProjection(store, prefix, c);
+    const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
+    this.proj = c.family === 'gpt2'
+      ? new Linear(store, `${prefix}.attn.c_proj`, c.nEmbd, c.nEmbd, c.bias, residualStd)
+      : new Linear(store, `${prefix}.self_attn.o_proj`, c.nHead * headDim(c), c.nEmbd, false, residualStd);
+  }
+
+  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null): Tensor {
+    const c = this.c;
+    let qkv = ops.linear(x, this.qkv.weight, this.qkv.bias); // (B·T, (H + 2·Hkv)·D)
+    if (rope !== null) qkv = ops.rope(qkv, rope, B, T, c.nHead + c.nKvHead);
+    const y = ops.causalAttention(qkv, B, T, c.nHead, c.nKvHead, headDim(c)); // (B·T, H·D)
+    return this.proj.forward(y);
+  }
+}
+
+class MLP {
+  private readonly up: Linear;
+  private readonly gate: Linear | null;
+  private readonly down: Linear;
+
+  constructor(store: ParameterStore, prefix: string, private readonly c: GPTConfig) {
+    const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
+    if (c.family === 'gpt2') {
+      this.up = new Linear(store, `${prefix}.mlp.c_fc`, c.nEmbd, c.mlpHidden, c.bias);
+      this.gate = null;
+      this.down = new Linear(store, `${prefix}.mlp.c_proj`, c.mlpHidden, c.nEmbd, c.bias, residualStd);
+    } else {
+      this.gate = new Linear(store, `${prefix}.mlp.gate_proj`, c.nEmbd, c.mlpHidden, false);
+      this.up = new Linear(store, `${prefix}.mlp.up_proj`, c.nEmbd, c.mlpHidden, false);
+      this.down = new Linear(store, `${prefix}.mlp.down_proj`, c.mlpHidden, c.nEmbd, false, residualStd);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    const h = this.gate === null
+      ? ops.gelu(this.up.forward(x)) // (B·T, 4C)
+      : ops.swiglu(this.gate.forward(x), this.up.forward(x));
+    return this.down.forward(h);
+  }
+}
+
+class Block {
+  readonly norm1: Norm;
+  readonly attn: Attention;
+  readonly norm2: Norm;
+  readonly mlp: MLP;
+
+  constructor(store: ParameterStore, prefix: string, c: GPTConfig) {
+    const gpt2 = c.family === 'gpt2';
+    this.norm1 = makeNorm(store, `${prefix}.${gpt2 ? 'ln_1' : 'input_layernorm'}`, c);
+    this.attn = new Attention(store, prefix, c);
+    this.norm2 = makeNorm(store, `${prefix}.${gpt2 ? 'ln_2' : 'post_attention_layernorm'}`, c);
+    this.mlp = new MLP(store, prefix, c);
+  }
+
+  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null): Tensor {
+    x = ops.add(x, this.attn.forward(this.norm1.forward(x), B, T, rope));
+    return ops.add(x, this.mlp.forward(this.norm2.forward(x)));
+  }
+}
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params = new ParameterStore();
+  readonly tokenEmbedding: Embedding;
+  readonly positionEmbedding: Embedding | null;
+  readonly blocks: Block[] = [];
+  readonly finalNorm: Norm;
+  readonly lmHead: Tensor; // (vocab, C): the token embedding when tied
+  readonly rope: ops.RopeTables | null;
+
+  constructor(config: GPTConfig) {
+    const c = (this.config = parseConfig(config));
+    const s = this.params;
+    const gpt2 = c.family === 'gpt2';
+    this.tokenEmbedding = new Embedding(s, gpt2 ? 'transformer.wte' : 'model.embed_tokens', c.vocabSize, c.nEmbd);
+    this.positionEmbedding = gpt2 ? new Embedding(s, 'transformer.wpe', c.contextLength, c.nEmbd, 0.01) : null;
+    for (let i = 0; i < c.nLayer; i++) this.blocks.push(new Block(s, gpt2 ? `transformer.h.${i}` : `model.layers.${i}`, c));
+    this.finalNorm = makeNorm(s, gpt2 ? 'transformer.ln_f' : 'model.norm', c);
+    this.lmHead = c.tiedEmbeddings
+      ? this.tokenEmbedding.weight
+      : s.declare('lm_head.weight', [c.vocabSize, c.nEmbd], 'decay', initNormal(0.02));
+    s.finalize();
+    for (const block of this.blocks) block.attn.qkv.packAfterFinalize();
+    this.rope = gpt2 ? null : { ...ropeTables(c.contextLength, headDim(c), c.ropeTheta), maxPos: c.contextLength, headDim: headDim(c) };
+  }
+
+  /** Fresh weights from a seed (nanoGPT's scheme: N(0, 0.02), residual projections scaled by 1/√(2L)). */
+  init(seed: number): this {
+    this.params.initialize(seed);
+    return this;
+  }
+
+  /** Final hidden states (B·T, C) for token ids (B·T), after the last norm. */
+  hidden(ids: Int32Array, B: number, T: number): Tensor {
+    const c = this.config;
+    if (ids.length !== B * T) throw new RangeError(`GPT: ${ids.length} token ids for batch ${B} × sequence ${T}`);
+    if (T > c.contextLength) throw new RangeError(`GPT: sequence of ${T} tokens exceeds the context length ${c.contextLength}`);
+    let x = this.tokenEmbedding.forward(ids); // (B·T, C)
+    if (this.positionEmbedding !== null) x = ops.addPositions(x, this.positionEmbedding.weight, B, T);
+    for (const block of this.blocks) x = block.forward(x, B, T, this.rope);
+    return this.finalNorm.forward(x);
+  }
+
+  /** Mean next-token cross-entropy; targets < 0 are ignored. */
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
+    return ops.lmHeadCrossEntropy(this.hidden(ids, B, T), this.lmHead, targets);
+  }
+
+  /** Logits (B·T, vocab). */
+  logits(ids: Int32Array, B: number, T: number): Tensor {
+    return ops.linear(this.hidden(ids, B, T), this.lmHead);
+  }
+
+  /** Parameters excluding position embeddings (the N of the 6·N FLOPs-per-token estimate). */
+  get nonEmbeddingCount(): number {
+    return this.params.count - (this.positionEmbedding?.weight.size ?? 0);
+  }
+
+  /**
+   * Training FLOPs per token for context T: 6·N for the matmuls with parameters
+   * (forward 2N, backward 4N) plus 12·L·T·C for attention scores and values.
+   */
+  flopsPerToken(T = this.config.contextLength): number {
+    const c = this.config;
+    return 6 * this.nonEmbeddingCount + 12 * c.nLayer * T * c.nEmbd;
+  }
+}
