@@ -21,7 +21,7 @@ function makeNorm(store: ParameterStore, name: string, c: GPTConfig): Norm {
 }
 
 /** Attention's packed projection: one (H + 2·Hkv)·D × C matrix, rows [q | k | v]. */
-class QKVProjection {
+export class QKVProjection {
   weight: Tensor;
   readonly bias: Tensor | null;
   private readonly packedRows: number;
@@ -55,7 +55,7 @@ class QKVProjection {
   }
 }
 
-class Attention {
+export class Attention {
   readonly qkv: QKVProjection;
   readonly proj: Linear;
 
@@ -76,12 +76,12 @@ class Attention {
   }
 }
 
-class MLP {
-  private readonly up: Linear;
-  private readonly gate: Linear | null;
-  private readonly down: Linear;
+export class MLP {
+  readonly up: Linear;
+  readonly gate: Linear | null;
+  readonly down: Linear;
 
-  constructor(store: ParameterStore, prefix: string, private readonly c: GPTConfig) {
+  constructor(store: ParameterStore, prefix: string, c: GPTConfig) {
     const residualStd = 0.02 / Math.sqrt(2 * c.nLayer);
     if (c.family === 'gpt2') {
       this.up = new Linear(store, `${prefix}.mlp.c_fc`, c.nEmbd, c.mlpHidden, c.bias);
@@ -102,7 +102,7 @@ class MLP {
   }
 }
 
-class Block {
+export class Block {
   readonly norm1: Norm;
   readonly attn: Attention;
   readonly norm2: Norm;
