@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-export const GPTConfigSchema = z
+/** The fields alone, without the cross-field checks (partial configs build on it). */
+export const GPTConfigFields = z
   .object({
     family: z.enum(['gpt2', 'llama']),
     vocabSize: z.number().int().min(1),
@@ -22,8 +23,9 @@ export const GPTConfigSchema = z
     normEps: z.number().positive(),
     ropeTheta: z.number().positive(),
   })
-  .strict()
-  .superRefine((c, ctx) => {
+  .strict();
+
+export const GPTConfigSchema = GPTConfigFields.superRefine((c, ctx) => {
     if (c.nEmbd % c.nHead !== 0) ctx.addIssue({ code: 'custom', path: ['nEmbd'], message: `n_embd (${c.nEmbd}) must be divisible by n_head (${c.nHead})` });
     if (c.nHead % c.nKvHead !== 0) ctx.addIssue({ code: 'custom', path: ['nKvHead'], message: `n_head (${c.nHead}) must be a multiple of n_kv_head (${c.nKvHead})` });
     if (c.family === 'gpt2' && c.nKvHead !== c.nHead) ctx.addIssue({ code: 'custom', path: ['nKvHead'], message: 'the gpt2 family has n_kv_head = n_head' });
