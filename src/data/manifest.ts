@@ -1,0 +1,131 @@
+/** `manifest.json`: what a prepared dataset holds and where it came from. */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DataError } from './errors.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'llmforge-dataset';
+export const MANIFEST_VERSION = 1;
+
+const count = z.number().int().nonnegative();
+
+const sourceSchema = z.object({
+  path: z.string(),
+  format: z.enum(['txt', 'md', 'jsonl']),
+  gzip: z.boolean(),
+  bytes: count,
+  documents: count,
+  kept: count,
+  duplicates: count,
+  too_short: count,
+  invalid_bytes: count,
+  control_chars: count,
+  bad_lines: count,
+  tokens: count,
+});
+
+const shardSchema = z.object({
+  file: z.string().regex(/^(train|val)-\d{5}\.bin$/),
+  split: z.enum(['train', 'val']),
+  tokens: count,
+  documents: count,
+  bytes: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  version: z.literal(MANIFEST_VERSION),
+  created_by: z.string(),
+  dataset_id: z.string(),
+  tokenizer_hash: z.string(),
+  tokenizer: z.object({
+    hash: z.string(),
+    vocab_size: z.number().int().positive(),
+    separator: z.string(),
+    separator_id: count,
+  }),
+  dtype: z.enum(['uint16', 'uint32']),
+  documents: count,
+  train_documents: count,
+  val_documents: count,
+  train_tokens: count,
+  val_tokens: count,
+  /** UTF-8 bytes of the documents' text per split (bits per byte = nats·tokens/(bytes·ln 2)). */
+  train_bytes: count,
+  val_bytes: count,
+  source_bytes: count,
+  duplicates_removed: count,
+  dedup: z.object({
+    mode: z.enum(['none', 'exact', 'near']),
+    exact: count,
+    near: count,
+    near_threshold: z.number(),
+    num_perm: count,
+    bands: count,
+    rows: count,
+    shingle_words: count,
+  }),
+  too_short: count,
+  invalid_bytes: count,
+  control_chars: count,
+  bad_lines: count,
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  ignored_files: z.array(z.string()),
+  sources: z.array(sourceSchema),
+  shards: z.array(shardSchema),
+  options: z.object({
+    val_fraction: z.number(),
+    seed: z.number().int(),
+    min_chars: count,
+    text_field: z.string(),
+    doc_chars: count,
+    shard_tokens: count,
+    skip_bad_lines: z.boolean(),
+  }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestSource = z.infer<typeof sourceSchema>;
+export type ManifestShard = z.infer<typeof shardSchema>;
+
+/** A stable id of a dataset's content: sha256 of its shards' names and checksums. */
+export function datasetId(shards: readonly { file: string; sha256: string }[]): string {
+  const h = createHash('sha256');
+  for (const s of shards) h.update(`${s.file} ${s.sha256}\n`);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Reads and checks `DIR/manifest.json`; errors name the directory and the field. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = err && typeof err === 'object' && 'code' in err ? err.code : '';
+    if (code === 'ENOENT') {
+      throw new DataError(`no dataset in '${dir}': ${MANIFEST_FILE} is missing (create one with \`llmforge data prepare --out ${dir}\`)`);
+    }
+    if (code === 'ENOTDIR') throw new DataError(`'${dir}' is not a folder`);
+    throw new DataError(`${path}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new DataError(`${path}: invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (raw && typeof raw === 'object' && 'format' in raw && raw.format !== MANIFEST_FORMAT) {
+    throw new DataError(`${path}: field format is ${JSON.stringify(raw.format)}, expected "${MANIFEST_FORMAT}"`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    throw new DataError(`${path}: field ${field || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
