@@ -1,0 +1,103 @@
+/**
+ * Streaming text input for training: files, folders (recursively, sorted, hidden entries skipped)
+ * and gzip files (`.gz`), read in chunks and cut into segments at places where the built-in
+ * patterns always split, so memory stays bounded whatever the file size.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+
+export interface InputFile {
+  path: string;
+  /** Size on disk (compressed size for .gz): the unit of training progress. */
+  size: number;
+}
+
+/** Expands files and folders into a sorted list of files. Throws naming a missing path. */
+export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
+  if (paths.length === 0) throw new Error('no --input given');
+  const out: InputFile[] = [];
+  for (const p of paths) {
+    let info;
+    try {
+      info = await stat(p);
+    } catch (err) {
+      throw new Error(`${p}: cannot read input (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (info.isDirectory()) {
+      const found = await walk(p);
+      if (found.length === 0) throw new Error(`${p}: folder has no input files`);
+      out.push(...found);
+    } else out.push({ path: p, size: info.size });
+  }
+  return out;
+}
+
+async function walk(dir: string): Promise<InputFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: InputFile[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else if (e.isFile()) out.push({ path: p, size: (await stat(p)).size });
+  }
+  return out;
+}
+
+const SEGMENT = 1 << 20;
+const MAX_CARRY = 8 << 20;
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+/**
+ * Where to cut `text` (within [0, text.length)) so both sides pre-tokenize as the whole would with
+ * the gpt2/gpt4 patterns: after a newline followed by a non-space character, or else before a space
+ * that follows a non-space character. Returns -1 if there is no such place.
+ */
+export function safeCut(text: string): number {
+  for (let i = text.length - 2; i >= 0; i--) {
+    if (text.charCodeAt(i) === 10 && !isSpace(text.charCodeAt(i + 1))) return i + 1;
+  }
+  for (let i = text.length - 1; i > 0; i--) {
+    if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1))) return i;
+  }
+  return -1;
+}
+
+/**
+ * Yields the text of `file` in segments of about 1 MB cut at safe places; `onBytes(n)` reports
+ * bytes read from disk.
+ */
+export async function* fileSegments(file: string, onBytes: (n: number) => void): AsyncGenerator<string> {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  raw.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? b.length : b.length));
+  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
+  const decoder = new TextDecoder('utf-8');
+  let carry = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      carry += decoder.decode(chunk, { stream: true });
+      while (carry.length >= SEGMENT) {
+        let cut = safeCut(carry);
+        if (cut <= 0) {
+          if (carry.length < MAX_CARRY) break;
+          cut = carry.length; // no safe place in 8 MB: cut anyway
+        }
+        yield carry.slice(0, cut);
+        carry = carry.slice(cut);
+        if (cut < SEGMENT / 4) break; // small cut: read more before trying again
+      }
+    }
+  } catch (err) {
+    throw new Error(`${file}: read failed (${err instanceof Error ? err.message : String(err)})`);
+  }
+  carry += decoder.decode();
+  if (carry.length > 0) yield carry;
+}
