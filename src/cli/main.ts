@@ -1,6 +1,7 @@
 /** The llmforge command line. Each stage of the flow registers its commands here. */
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerData } from './data.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .description('Raw text to a language model you can talk to, serve and ship.')
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerData(program);
   registerBench(program);
   return program;
 }

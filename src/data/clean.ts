@@ -111,7 +111,7 @@ export function hasMinChars(s: string, min: number): boolean {
 
 /** The form exact dedup hashes: whitespace runs collapsed to one space, trimmed. */
 export function dedupForm(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
+  return s.replace(/\s{2,}|[^\S ]/g, ' ').trim();
 }
 
 const UNSAFE_CUT = /[\p{M}\u1160-\u11FF\uDC00-\uDFFF]/u;

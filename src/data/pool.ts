@@ -51,9 +51,19 @@ export class InlineRunner implements BatchRunner {
  * neither exists.
  */
 export function workerScript(): URL | null {
-  const here = new URL('./prepare-worker.js', import.meta.url);
+  return builtModule('data/prepare-worker.js');
+}
+
+/** The compiled tokenizer module the workers load the tokenizer with (see workerScript). */
+export function tokenizerModule(): URL | null {
+  return builtModule('tokenizer/index.js');
+}
+
+/** `rel` (under src/ or dist/) as compiled JavaScript: beside this module's tree, else in dist/. */
+function builtModule(rel: string): URL | null {
+  const here = new URL(`../${rel}`, import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
-  const built = new URL('../../dist/data/prepare-worker.js', import.meta.url);
+  const built = new URL(`../../dist/${rel}`, import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   return null;
 }

@@ -16,7 +16,7 @@ import { BANDS, NEAR_THRESHOLD, NUM_PERM, NearIndex, ROWS, SHINGLE_WORDS, U64Map
 import { discoverInputs } from './discover.js';
 import { DataError, SkipSource } from './errors.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, datasetId } from './manifest.js';
-import { type BatchRunner, InlineRunner, WorkerPool, workerScript } from './pool.js';
+import { type BatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
 import type { BatchResult } from './process.js';
 import { ShardWriter, dtypeFor } from './shard.js';
 import { type SourceStats, newStats, readDocuments } from './sources.js';
@@ -52,11 +52,11 @@ export interface PrepareOptions {
   out: string;
   tokenizer: Tokenizer;
   /**
-   * How worker threads load the same tokenizer: a module URL exporting `loaderExport`
-   * (default 'loadTokenizer') and the tokenizer file. Without it tokenization runs on the
-   * main thread.
+   * How worker threads load the same tokenizer: the tokenizer file, and the URL of a module
+   * exporting `loaderExport` (default: llmforge's compiled tokenizer module, 'loadTokenizer').
+   * Without it tokenization runs on the main thread.
    */
-  tokenizerSource?: { module: string; path: string; loaderExport?: string };
+  tokenizerSource?: { path: string; module?: string; loaderExport?: string };
   valFraction?: number;
   dedup?: DedupMode;
   textField?: string;
@@ -188,11 +188,12 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const threads = o.threads ?? Math.max(1, availableParallelism());
   let runner: BatchRunner = new InlineRunner(tokenizer);
   const script = workerScript();
-  if (threads > 0 && options.tokenizerSource && script) {
+  const loaderModule = options.tokenizerSource?.module ?? tokenizerModule()?.href;
+  if (threads > 0 && options.tokenizerSource && script && loaderModule) {
     runner = new WorkerPool(
       script,
       {
-        loaderModule: options.tokenizerSource.module,
+        loaderModule,
         loaderExport: options.tokenizerSource.loaderExport ?? 'loadTokenizer',
         tokenizerPath: resolve(options.tokenizerSource.path),
         tokenizerHash: tokenizer.hash,
