@@ -1,6 +1,8 @@
 /** The llmforge command line. Each stage of the flow registers its commands here. */
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerGenerate } from './generate.js';
+import { registerChat } from './chat.js';
 import { registerData } from './data.js';
 
 export function buildProgram(): Command {
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerData(program);
+  registerGenerate(program);
+  registerChat(program);
   registerBench(program);
   return program;
 }

@@ -89,14 +89,18 @@ class Sequence {
   finished: FinishReason | null = null;
   slides = 0;
   readonly logits: Float32Array;
+  /** The logits sampled from: ids below the tokenizer's vocabulary size. */
+  readonly sampled: Float32Array;
   readonly sampler: Sampler;
   readonly decoder: StreamDecoder | null;
   readonly matcher: StopMatcher;
 
-  constructor(readonly row: number, prompt: ArrayLike<number>, opts: GenerateOptions, vocab: number, seed: number, bytes: ByteDecoder | null) {
+  constructor(readonly row: number, prompt: ArrayLike<number>, opts: GenerateOptions, vocab: number, limit: number, seed: number,
+    bytes: ByteDecoder | null) {
     this.tokens = Array.from(prompt);
     this.logits = new Float32Array(vocab);
-    this.sampler = new Sampler(opts, vocab, seed);
+    this.sampled = this.logits.subarray(0, limit);
+    this.sampler = new Sampler(opts, limit, seed);
     this.sampler.observe(prompt);
     this.decoder = bytes === null ? null : new StreamDecoder(bytes);
     this.matcher = new StopMatcher(opts.stop);
@@ -110,6 +114,11 @@ export interface GenerationInit {
   onText?: (index: number, text: string) => void;
   /** Engine row of sequence 0 (sequence i uses row first + i). Default 0. */
   firstRow?: number;
+  /**
+   * Only ids below this are sampled (default: the tokenizer's vocabSize when it has one): a
+   * model's vocabulary may be padded past the tokenizer's, and those ids decode to nothing.
+   */
+  vocabLimit?: number;
 }
 
 export class Generation {
@@ -139,7 +148,9 @@ export class Generation {
     });
     this.onText = init.onText;
     this.stopSet = new Set(o.stopTokens);
-    this.seqs = prompts.map((p, i) => new Sequence(first + i, p, o, engine.vocabSize, sequenceSeed(o.seed, i), tokenizer));
+    const limit = Math.min(engine.vocabSize, init.vocabLimit ?? tokenizer?.vocabSize ?? engine.vocabSize);
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`generate: vocabulary limit ${limit} must be a positive integer`);
+    this.seqs = prompts.map((p, i) => new Sequence(first + i, p, o, engine.vocabSize, limit, sequenceSeed(o.seed, i), tokenizer));
     this.prefill();
   }
 
@@ -162,7 +173,7 @@ export class Generation {
     const slid: Sequence[] = [];
     this.seqs.forEach((s, index) => {
       if (s.finished !== null) return;
-      const id = s.sampler.sample(s.logits);
+      const id = s.sampler.sample(s.sampled);
       if (this.stopSet.has(id)) return this.finish(s, index, 'stop');
       s.generated.push(id);
       s.tokens.push(id);

@@ -11,6 +11,8 @@
 /** The part of a tokenizer streaming needs. */
 export interface ByteDecoder {
   decodeBytes(ids: ArrayLike<number>): Uint8Array;
+  /** Ids it can decode (0..vocabSize-1); a model's vocabulary may be padded beyond it. */
+  readonly vocabSize?: number;
 }
 
 export class StreamDecoder {

@@ -1,0 +1,205 @@
+/** `llmforge generate`: text from a checkpoint, streamed token by token (the last stage of the flow). */
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import { InferenceEngine } from '../infer/engine.js';
+import { Generation, GENERATE_DEFAULTS, type ContextOverflow, type GenerateOptions } from '../infer/generate.js';
+import { SAMPLING_DEFAULTS } from '../infer/sampler.js';
+import { encodePrompt, loadForGeneration, type LoadedModel } from '../infer/load.js';
+import { backend } from '../tensor/registry.js';
+import { applyConfigFile } from './data.js';
+import { applyThreads, intArg, numberArg } from './options.js';
+
+/** Options shared by generate and chat. */
+export interface SamplingCliOptions {
+  model?: string;
+  tokenizer?: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  stop?: string[];
+  stopToken?: string[];
+  ignoreEos?: boolean;
+  seed?: number;
+  cache: boolean;
+  contextOverflow: ContextOverflow;
+  bos: boolean;
+  threads?: number;
+  config?: string;
+}
+
+function topPArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
+  if (n <= 0 || n > 1) throw new InvalidArgumentError(`must be in (0, 1], got ${n}`);
+  return n;
+}
+
+function overflowArg(value: string): ContextOverflow {
+  if (value !== 'stop' && value !== 'slide') throw new InvalidArgumentError(`expected stop or slide, got '${value}'`);
+  return value;
+}
+
+/** Backslash escapes in stop strings: \n, \t, \r, \\ (a shell cannot easily pass a newline). */
+export function unescapeStop(s: string): string {
+  return s.replace(/\\(.)/g, (m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c === '\\' ? '\\' : m));
+}
+
+/** The model, tokenizer and sampling flags of generate and chat. */
+export function addSamplingOptions(cmd: Command, defaults: { maxTokens: number; overflow: ContextOverflow }): Command {
+  return cmd
+    .option('--model <dir>', 'run folder (its latest checkpoint) or checkpoint folder (required)')
+    .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
+    .option('--max-tokens <n>', 'new tokens at most', intArg(1), defaults.maxTokens)
+    .option('--temperature <t>', 'sampling temperature, 0 = greedy', numberArg(0, 1e6), SAMPLING_DEFAULTS.temperature)
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', intArg(0), SAMPLING_DEFAULTS.topK)
+    .option('--top-p <p>', 'nucleus: keep the most likely tokens up to this mass, in (0, 1] (1 = off)', topPArg, SAMPLING_DEFAULTS.topP)
+    .option('--min-p <p>', 'drop tokens below p × the top probability, in [0, 1] (0 = off)', numberArg(0, 1), SAMPLING_DEFAULTS.minP)
+    .option('--repetition-penalty <r>', 'penalize tokens already in the text, > 0 (1 = off)', numberArg(Number.MIN_VALUE, 1e6), SAMPLING_DEFAULTS.repetitionPenalty)
+    .option('--stop <str...>', 'stop when this text appears (not printed; \\n and \\t understood)')
+    .option('--stop-token <id...>', 'also stop at these token ids or special-token names')
+    .option('--ignore-eos', 'do not stop at end-of-text / document-separator tokens')
+    .option('--seed <n>', 'random seed (default: random; printed with --json)', intArg(0, 2 ** 32 - 1))
+    .option('--no-cache', 'recompute the full forward for every token (slow; for checking)')
+    .option('--context-overflow <mode>', 'at the context limit: stop, or slide the window', overflowArg, defaults.overflow)
+    .option('--no-bos', 'do not start the prompt with the document-start token')
+    .option('--threads <n>', 'native threads (default: all cores)', intArg(1))
+    .option('--config <file>', 'JSON file with any of these options (camelCase or flag names); flags override it');
+}
+
+/** Stop-token flags → ids (numbers, or special-token names of the tokenizer). */
+function stopTokenIds(values: readonly string[] | undefined, loaded: LoadedModel): number[] {
+  const V = loaded.model.config.vocabSize;
+  return (values ?? []).map((v) => {
+    if (/^\d+$/.test(v)) {
+      const id = Number(v);
+      if (id >= V) throw new Error(`--stop-token ${v}: outside the model's vocabulary (0..${V - 1})`);
+      return id;
+    }
+    const id = loaded.tokenizer.specialTokens.get(v);
+    if (id === undefined) {
+      throw new Error(`--stop-token '${v}': not an id nor a special token of the tokenizer (${[...loaded.tokenizer.specialTokens.keys()].join(', ') || 'none'})`);
+    }
+    return id;
+  });
+}
+
+/** Generation options from the shared flags (seed drawn at random when not given). */
+export function generationFromFlags(o: SamplingCliOptions, loaded: LoadedModel): GenerateOptions {
+  const stop = (o.stop ?? []).map(unescapeStop);
+  for (const s of stop) if (s.length === 0) throw new Error('--stop: stop strings must not be empty');
+  const stopTokens = [...(o.ignoreEos ? [] : loaded.endTokens), ...stopTokenIds(o.stopToken, loaded)];
+  return {
+    ...GENERATE_DEFAULTS,
+    maxNewTokens: o.maxTokens,
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    minP: o.minP,
+    repetitionPenalty: o.repetitionPenalty,
+    seed: o.seed ?? randomInt(0, 2 ** 32 - 1),
+    stop,
+    stopTokens: [...new Set(stopTokens)],
+    contextOverflow: o.contextOverflow,
+    useCache: o.cache,
+  };
+}
+
+/** --model is checked after --config is applied (it may come from the file). */
+export function requireModel(o: { model?: string }): string {
+  if (o.model === undefined) throw new Error('--model is required: a run folder or a checkpoint folder');
+  return o.model;
+}
+
+interface GenerateCliOptions extends SamplingCliOptions {
+  prompt?: string[];
+  samples: number;
+  echo?: boolean;
+  json?: boolean;
+}
+
+function readPrompt(p: string): string {
+  if (p !== '-') return p;
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (err) {
+    throw new Error(`--prompt -: cannot read stdin (${(err as Error).message})`);
+  }
+}
+
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+export function registerGenerate(program: Command): void {
+  const cmd = program
+    .command('generate')
+    .description('generate text from a checkpoint (streams to stdout; --json for one object per sequence)')
+    .option('--prompt <text...>', 'prompt text (required; several: generated together as a batch; - reads stdin)');
+  addSamplingOptions(cmd, { maxTokens: GENERATE_DEFAULTS.maxNewTokens, overflow: 'stop' })
+    .option('--samples <n>', 'sequences per prompt (each with its own seed stream), generated as one batch', intArg(1, 256), 1)
+    .option('--echo', 'print the prompt before the generated text')
+    .option('--json', 'print one JSON object per sequence on stdout')
+    .action(async (o: GenerateCliOptions, command: Command) => {
+      if (o.config) applyConfigFile(command, o.config);
+      o = command.opts<GenerateCliOptions>();
+      const modelPath = requireModel(o);
+      if (o.prompt === undefined) throw new Error('--prompt is required');
+      const texts = o.prompt.map(readPrompt);
+      texts.forEach((t, i) => {
+        if (t.length === 0) throw new Error(`--prompt${texts.length > 1 ? ` ${i + 1}` : ''}: the prompt is empty`);
+      });
+      const threads = applyThreads(o.threads);
+      const loaded = await loadForGeneration(modelPath, o.tokenizer);
+      const opts = generationFromFlags(o, loaded);
+      const ctx = loaded.model.config.contextLength;
+      const prompts: number[][] = [];
+      const promptText: string[] = [];
+      for (const [i, t] of texts.entries()) {
+        const ids = encodePrompt(loaded.tokenizer, t, loaded.documentStart, o.bos);
+        if (ids.length > ctx) {
+          throw new Error(`--prompt${texts.length > 1 ? ` ${i + 1}` : ''}: ${ids.length} tokens, more than the model's context length ${ctx}`);
+        }
+        for (let s = 0; s < o.samples; s++) {
+          prompts.push(ids);
+          promptText.push(t);
+        }
+      }
+      const engine = new InferenceEngine(loaded.model, { maxBatch: prompts.length });
+      const single = prompts.length === 1;
+      const out = process.stdout;
+      if (!o.json && o.echo && single) out.write(promptText[0]);
+      const g = new Generation(engine, prompts, opts, {
+        tokenizer: loaded.tokenizer,
+        onText: !o.json && single ? (_, text) => out.write(text) : undefined,
+      });
+      const results = g.run();
+      const s = g.stats;
+      const prefillRate = s.prefillMs > 0 ? (s.prefillTokens / s.prefillMs) * 1000 : 0;
+      const decodeRate = s.decodeMs > 0 ? (s.decodeTokens / s.decodeMs) * 1000 : 0;
+      results.forEach((r, i) => {
+        if (o.json) {
+          out.write(`${JSON.stringify({
+            index: i, prompt: promptText[i], text: r.text, tokens: r.tokens, finish_reason: r.finishReason,
+            prompt_tokens: r.promptTokens, completion_tokens: r.tokens.length, slides: r.slides,
+            seed: opts.seed, cache: opts.useCache, prefill_tokens_per_s: round(prefillRate), decode_tokens_per_s: round(decodeRate),
+          })}\n`);
+        } else if (single) {
+          out.write('\n');
+        } else {
+          out.write(`--- ${i + 1}/${results.length} (${r.finishReason})\n${o.echo ? promptText[i] : ''}${r.text}\n`);
+        }
+      });
+      const ctxStops = results.filter((r) => r.finishReason === 'context').length;
+      if (ctxStops > 0) {
+        process.stderr.write(`llmforge: stopped at the context limit (${ctx} tokens)${results.length > 1 ? ` in ${ctxStops} of ${results.length} sequences` : ''}; ` +
+          '--context-overflow slide keeps going with a sliding window\n');
+      }
+      if (!o.json) {
+        const gen = results.reduce((n, r) => n + r.tokens.length, 0);
+        process.stderr.write(`[${gen} tokens; prefill ${round(prefillRate)} tok/s, decode ${round(decodeRate)} tok/s; ` +
+          `${opts.useCache ? 'KV cache' : 'no cache'}, ${backend()} kernels, ${threads} threads; seed ${opts.seed}]\n`);
+      }
+    });
+}
