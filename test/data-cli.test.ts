@@ -118,3 +118,32 @@ describe('llmforge data prepare (CLI, real tokenizer)', () => {
     expect(rec.duplicates_removed as number).toBeGreaterThan(0); // the second copy is all duplicates
   });
 });
+
+describe('llmforge data prepare: interrupted', () => {
+  const bin = fileURLToPath(new URL('../bin/llmforge.js', import.meta.url));
+  const built = existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)));
+
+  it.skipIf(!built)('Ctrl-C leaves no manifest.json and no temporary folder', async () => {
+    const big = join(root, 'big');
+    mkdirSync(big);
+    const line = readFileSync(join(corpus, 'a.txt'), 'utf8');
+    for (let i = 0; i < 40; i++) writeFileSync(join(big, `part-${i}.txt`), `${i}\n${line}\n`.repeat(20));
+    const out = join(root, 'ds-interrupted');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [bin, 'data', 'prepare', '--input', big, '--tokenizer', tokPath, '--out', out, '--dedup', 'none', '--threads', '1'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    const { readdirSync } = await import('node:fs');
+    const tmpExists = (): boolean => readdirSync(root).some((n) => n.startsWith('.ds-interrupted.tmp-'));
+    for (let i = 0; i < 400 && !tmpExists(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(tmpExists()).toBe(true);
+    child.kill('SIGINT');
+    const { signal, code } = await exited;
+    expect({ signal, code, stderr }).toMatchObject({ signal: 'SIGINT', code: null });
+    expect(existsSync(out)).toBe(false);
+    expect(tmpExists()).toBe(false);
+  });
+});

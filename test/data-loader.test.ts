@@ -113,6 +113,25 @@ describe('TokenLoader', () => {
     file.close();
   });
 
+  it('reads uint32 shards', async () => {
+    const dir = join(root, 'wide');
+    await prepare({ inputs: [join(root, 'a.jsonl')], out: dir, tokenizer: byteTokenizer(['<|bos|>'], 70000), threads: 0, valFraction: 0, shardTokens: 700, onWarning: () => {} });
+    const m = await readManifest(dir);
+    expect(m.dtype).toBe('uint32');
+    const wide: number[] = [];
+    for (const s of m.shards) wide.push(...readShardTokens(join(dir, s.file)));
+    for (const maxMemoryBytes of [undefined, 0]) {
+      const l = await TokenLoader.open(dir, 'train', { context: 100, batchSize: 2, mode: 'sequential', maxMemoryBytes });
+      const x = new Int32Array(200);
+      const y = new Int32Array(200);
+      l.nextBatch(x, y);
+      l.nextBatch(x, y);
+      expect(Array.from(x)).toEqual(wide.slice(200, 400));
+      expect(Array.from(y)).toEqual(wide.slice(201, 401));
+      expect(wide[0]).toBe(70000);
+    }
+  });
+
   it('rejects a position from another dataset, split, mode or seed', async () => {
     const l = await TokenLoader.open(out, 'train', { context: 16, batchSize: 1, seed: 1 });
     const p = l.position();

@@ -176,6 +176,7 @@ export async function* readDocuments(
     rs.pipe(gz);
     stream = gz;
   }
+  // .txt/.md: one cleaner for the whole stream (its count is the file's); JSONL cleans each text field.
   const cleaner = new TextCleaner();
   const handler = src.format === 'jsonl' ? jsonlHandler(src, stats, opts) : textHandler(opts.docChars, cleaner);
   const decoder = new Utf8StreamDecoder();
@@ -201,7 +202,7 @@ export async function* readDocuments(
         total += chunk.length;
         docs = handler.push(decoder.decode(chunk));
         stats.invalid_bytes = decoder.invalidBytes;
-        stats.control_chars = Math.max(stats.control_chars, cleaner.controlChars);
+        if (src.format !== 'jsonl') stats.control_chars = cleaner.controlChars;
         for (const d of docs) {
           yielded++;
           yield d;
@@ -221,7 +222,7 @@ export async function* readDocuments(
     docs = handler.push(decoder.end());
     docs.push(...handler.end());
     stats.invalid_bytes = decoder.invalidBytes;
-    stats.control_chars = Math.max(stats.control_chars, cleaner.controlChars);
+    if (src.format !== 'jsonl') stats.control_chars = cleaner.controlChars;
     for (const d of docs) yield d;
   } finally {
     rs.destroy();
