@@ -4,6 +4,8 @@ import { registerBench } from './bench.js';
 import { registerGenerate } from './generate.js';
 import { registerChat } from './chat.js';
 import { registerData } from './data.js';
+import { registerTrain } from './train.js';
+import { registerQuickstart } from './quickstart.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,9 +15,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerData(program);
+  registerTrain(program);
   registerGenerate(program);
   registerChat(program);
   registerBench(program);
+  registerQuickstart(program);
   return program;
 }
 

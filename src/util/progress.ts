@@ -12,6 +12,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Minimum ms between redraws. */
   interval?: number;
+  /** Also print the bar when stderr is not a terminal (every few seconds). Default true. */
+  whenPiped?: boolean;
 }
 
 export class Progress {
@@ -52,6 +54,7 @@ export class Progress {
   }
 
   private draw(now: number): void {
+    if (!this.tty && this.o.whenPiped === false) return;
     const { total, label } = this.o;
     const frac = total > 0 ? Math.min(1, this.current / total) : 0;
     const secs = (now - this.start) / 1000;
