@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/data/errors.js';
 import { readManifest } from '../src/data/manifest.js';
 import { type PrepareOptions, prepare } from '../src/data/prepare.js';
-import { readShardHeader, readShardTokens } from '../src/data/shard.js';
+import { ShardWriter, readShardHeader, readShardTokens } from '../src/data/shard.js';
 import type { Tokenizer } from '../src/tokenizer/types.js';
 import { byteTokenizer, byteTokenizerSpec } from './fixtures/data/byte-tokenizer.mjs';
 import { rng } from './helpers.js';
@@ -155,6 +155,20 @@ describe('data prepare: bad input', () => {
     expect(manifest.skipped.length).toBe(locked ? 6 : 5);
     expect(warnings.filter((w) => w.startsWith('skipped ')).length).toBe(manifest.skipped.length);
     for (const s of manifest.skipped) expect(warnings.filter((w) => w.includes(s.path)).length).toBe(1);
+  });
+
+  it('accepts a byte-order mark in JSONL and names UTF-16 files', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hello', 'utf16le')]);
+    const dir = tree({ 'bom.jsonl': '\uFEFF{"text":"with bom"}\r\n{"text":"second"}\r\n', 'wide.txt': utf16 });
+    const warnings: string[] = [];
+    const { out, manifest } = await run([dir], { valFraction: 0 }, warnings);
+    expect(splitDocs(out, 'train')).toEqual(['with bom', 'second']);
+    expect(manifest.skipped[0].reason).toMatch(/looks like UTF-16 text/);
+  });
+
+  it('names the shard when writing fails', () => {
+    const w = new ShardWriter(join(root, 'no', 'such', 'dir'), 'train', 'uint16', 300, 100);
+    expect(() => w.writeDocument([1, 2, 3])).toThrow(/no\/such\/dir\/train-00000.bin: cannot write shard: ENOENT/);
   });
 
   it('a malformed JSONL line is fatal, naming file and line; --skip-bad-lines counts it', async () => {

@@ -17,7 +17,10 @@ export const BINARY_THRESHOLD = 0.3;
 export function sniffBinary(head: Uint8Array): string | null {
   const d = head.length > SNIFF_BYTES ? head.subarray(0, SNIFF_BYTES) : head;
   if (d.length === 0) return null;
-  if (d.indexOf(0) >= 0) return 'binary file (contains NUL bytes)';
+  if (d.indexOf(0) >= 0) {
+    const utf16 = d.length >= 2 && ((d[0] === 0xff && d[1] === 0xfe) || (d[0] === 0xfe && d[1] === 0xff));
+    return utf16 ? 'binary file (contains NUL bytes; it looks like UTF-16 text: convert it to UTF-8)' : 'binary file (contains NUL bytes)';
+  }
   let control = 0;
   for (let i = 0; i < d.length; i++) {
     const b = d[i];

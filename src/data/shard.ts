@@ -156,7 +156,21 @@ export class ShardWriter {
     return `${this.split}-${String(i).padStart(5, '0')}.bin`;
   }
 
+  /** Runs a file operation, naming the shard in any error (disk full, …). */
+  private io<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof DataError) throw err;
+      throw new DataError(`${join(this.dir, this.fileName(this.index))}: cannot write shard: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private open(): void {
+    this.io(() => this.openFile());
+  }
+
+  private openFile(): void {
     this.fd = openSync(join(this.dir, this.fileName(this.index)), 'wx');
     writeSync(this.fd, Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
     this.filePos = HEADER_BYTES;
@@ -165,6 +179,10 @@ export class ShardWriter {
   }
 
   private flush(): void {
+    this.io(() => this.flushBuffer());
+  }
+
+  private flushBuffer(): void {
     let off = 0;
     while (off < this.bufLen) {
       const n = writeSync(this.fd, this.buf, off, this.bufLen - off, this.filePos);
@@ -183,8 +201,10 @@ export class ShardWriter {
       vocabSize: this.vocabSize,
       documents: this.shardDocs,
     });
-    writeSync(this.fd, header, 0, HEADER_BYTES, 0);
-    closeSync(this.fd);
+    this.io(() => {
+      writeSync(this.fd, header, 0, HEADER_BYTES, 0);
+      closeSync(this.fd);
+    });
     this.fd = -1;
     this.done.push({
       file: this.fileName(this.index),

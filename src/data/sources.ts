@@ -104,7 +104,8 @@ function jsonlHandler(src: SourceFile, stats: SourceStats, opts: ReadOptions): H
   };
   const line = (raw: string, out: Document[]): void => {
     lineNo++;
-    const s = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    let s = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (lineNo === 1 && s.charCodeAt(0) === 0xfeff) s = s.slice(1); // byte-order mark
     if (s.trim() === '') return;
     let value: unknown;
     try {
