@@ -124,7 +124,7 @@ interface GenerateCliOptions extends SamplingCliOptions {
 function readPrompt(p: string): string {
   if (p !== '-') return p;
   try {
-    return readFileSync(0, 'utf8');
+    return readFileSync(0, 'utf8').replace(/\r?\n$/, ''); // the newline echo adds
   } catch (err) {
     throw new Error(`--prompt -: cannot read stdin (${(err as Error).message})`);
   }

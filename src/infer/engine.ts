@@ -123,7 +123,13 @@ export class InferenceEngine {
     this.D = headDim(c);
     this.width = (c.nHead + 2 * c.nKvHead) * this.D;
     this.scale = 1 / Math.sqrt(this.D);
-    this.cache = new KVCache(c.nLayer, maxBatch, c.nKvHead, capacity, this.D);
+    try {
+      this.cache = new KVCache(c.nLayer, maxBatch, c.nKvHead, capacity, this.D);
+    } catch (err) {
+      const mib = (2 * c.nLayer * maxBatch * c.nKvHead * capacity * this.D * 4) / 2 ** 20;
+      throw new RangeError(`cannot allocate the KV cache: ${mib.toFixed(0)} MiB for ${maxBatch} sequences × ${capacity} positions ` +
+        `(${err instanceof Error ? err.message : String(err)}); generate fewer sequences at once`);
+    }
     this.layers = model.blocks.map((b) => ({
       norm1: normWeights(b.norm1),
       qkvW: b.attn.qkv.weight.data,
