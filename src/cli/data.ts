@@ -165,7 +165,7 @@ export function addPrepareOptions(cmd: Command): Command {
     .option('--skip-bad-lines', 'skip (and count) malformed JSONL lines and lines without the text field')
     .option('--doc-chars <n>', '.txt/.md files longer than this are cut into documents of about this size', intArg(16), DEFAULTS.docChars)
     .option('--shard-tokens <n>', 'tokens per shard file', intArg(1), DEFAULTS.shardTokens)
-    .option('--threads <n>', 'tokenization threads (default: all cores; 0 = main thread)', intArg(0))
+    .option('--threads <n>', 'tokenization threads (default: all cores, or the main thread for inputs under 4 MiB; 0 = main thread)', intArg(0))
     .option('--overwrite', 'replace a dataset already in --out (only once the new one is complete)')
     .option('--config <file>', 'JSON file with any of these options (camelCase or flag names); flags override it')
     .option('--no-progress', 'no progress bar');

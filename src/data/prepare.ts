@@ -67,7 +67,7 @@ export interface PrepareOptions {
   docChars?: number;
   /** Maximum tokens per shard file. */
   shardTokens?: number;
-  /** Tokenization threads; 0 = main thread. Default: all cores. */
+  /** Tokenization threads; 0 = main thread. Default: all cores (the main thread for inputs under 4 MiB). */
   threads?: number;
   /** Replace a dataset already in `out` (only once the new one is complete). */
   overwrite?: boolean;
@@ -94,12 +94,14 @@ export const DEFAULTS = {
   textField: 'text',
   minChars: 1,
   seed: 1337,
-  docChars: 65536,
+  docChars: 16384,
   shardTokens: 1 << 26,
   batchChars: 1 << 18,
 };
 
 const VERSION = '0.1.0';
+/** Below this much input, the default is to tokenize on the main thread. */
+export const AUTO_POOL_BYTES = 4 * 1024 * 1024;
 
 /** Checks that `out` can receive a dataset; returns whether a dataset is there now. */
 async function checkOut(out: string, overwrite: boolean): Promise<'new' | 'empty' | 'replace'> {
@@ -185,7 +187,9 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     train: new ShardWriter(tmp, 'train', dtype, tokenizer.vocabSize, o.shardTokens),
     val: new ShardWriter(tmp, 'val', dtype, tokenizer.vocabSize, o.shardTokens),
   };
-  const threads = o.threads ?? Math.max(1, availableParallelism());
+  const totalBytes = found.sources.reduce((a, s) => a + s.size, 0);
+  // Starting workers (each loads the tokenizer) costs more than it saves on small inputs.
+  const threads = o.threads ?? (totalBytes < AUTO_POOL_BYTES ? 0 : Math.max(1, availableParallelism()));
   let runner: BatchRunner = new InlineRunner(tokenizer);
   const script = workerScript();
   const loaderModule = options.tokenizerSource?.module ?? tokenizerModule()?.href;
@@ -203,7 +207,6 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   }
 
   try {
-    const totalBytes = found.sources.reduce((a, s) => a + s.size, 0);
     const stats: SourceStats[] = found.sources.map(newStats);
     const exactSet = new U64Map(4096);
     const nearIndex = o.dedup === 'near' ? new NearIndex(NEAR_THRESHOLD) : null;
