@@ -14,6 +14,14 @@ import { readSafetensors, writeSafetensors, type NamedTensor } from '../tensor/s
 import { fsyncDir, writeFileAtomic } from '../util/atomic.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
+
+/**
+ * Crash-safety tests set LLMFORGE_CRASH_AT=checkpoint-write:NAME to kill the process
+ * with SIGKILL halfway through writing checkpoint NAME, the worst moment there is.
+ */
+function crashPoint(point: string): void {
+  if (process.env.LLMFORGE_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}
 export const LATEST_FILE = 'latest';
 
 /** Hugging Face config.json fields for the model's family, plus our own exact config. */
@@ -54,6 +62,7 @@ export function saveCheckpoint(runDir: string, name: string, files: CheckpointFi
   try {
     const { model } = files;
     writeSafetensors(join(tmp, 'model.safetensors'), model.params.named(), { format: 'pt', layout: 'llmforge' });
+    crashPoint(`checkpoint-write:${name}`);
     writeFileAtomic(join(tmp, 'config.json'), `${JSON.stringify(hfConfig(model.config), null, 2)}\n`);
     if (files.tokenizerJson !== undefined) writeFileAtomic(join(tmp, 'tokenizer.json'), files.tokenizerJson);
     if (files.optimizer) {

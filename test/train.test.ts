@@ -1,0 +1,151 @@
+/**
+ * The trainer end to end on a tiny dataset: resume after kill -9 (also in the middle
+ * of a checkpoint write) is bit-identical to an uninterrupted run; bad input gives one
+ * clear error.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trainTokenizer } from '../src/tokenizer/index.js';
+import { prepare } from '../src/data/index.js';
+import { GPT } from '../src/nn/gpt.js';
+import { preset } from '../src/nn/config.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+
+const CLI = join(__dirname, '..', 'bin', 'llmforge.js');
+const CORPUS = join(__dirname, '..', 'examples', 'data', 'kjv-genesis-to-judges.txt');
+let work: string;
+let data: string;
+
+function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, LLMFORGE_THREADS: '2' } });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+const common = ['--preset', 'tiny', '--max-steps', '12', '--save-every', '2', '--eval-every', '6', '--batch', '4', '--seed', '3'];
+
+function finalWeights(run: string): Buffer {
+  const latest = readFileSync(join(run, 'latest'), 'utf8').trim();
+  expect(latest).toBe('step-0000012');
+  return readFileSync(join(run, 'checkpoints', latest, 'model.safetensors'));
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'llmf-train-'));
+  const text = readFileSync(CORPUS, 'utf8').slice(0, 120_000);
+  writeFileSync(join(work, 'corpus.txt'), text);
+  const tokenizerPath = join(work, 'tokenizer.json');
+  const tokenizer = await trainTokenizer({ input: join(work, 'corpus.txt'), vocabSize: 400, out: tokenizerPath, progress: false });
+  data = join(work, 'data');
+  await prepare({ inputs: [join(work, 'corpus.txt')], out: data, tokenizer, tokenizerSource: { path: tokenizerPath }, threads: 0, docChars: 4000 });
+  writeFileSync(join(data, 'tokenizer.json'), readFileSync(tokenizerPath));
+});
+
+describe('llmforge train', () => {
+  let reference: Buffer;
+
+  it('trains, evaluates, plots and checkpoints', () => {
+    const run = join(work, 'ref');
+    const r = cli(['train', '--data', data, '--out', run, ...common]);
+    expect(r.stderr).toMatch(/step 12\/12 \| loss [\d.]+ \| lr [\d.e-]+ \| grad norm [\d.]+ \| \d+ tok\/s \| MFU [\d.]+% \| ETA/);
+    expect(r.status).toBe(0);
+    reference = finalWeights(run);
+    for (const f of ['metrics.jsonl', 'loss.svg', 'lr.svg']) expect(existsSync(join(run, f))).toBe(true);
+    const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(records.filter((x) => 'train_loss' in x)).toHaveLength(12);
+    const evals = records.filter((x) => 'val_loss' in x);
+    expect(evals.map((e) => e.step)).toEqual([6, 12]);
+    expect(evals[0].val_bpb).toBeGreaterThan(0);
+    expect(readdirSync(join(run, 'checkpoints'))).toHaveLength(3); // keep: 3
+    const ckpt = join(run, 'checkpoints', 'step-0000012');
+    for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json']) {
+      expect(existsSync(join(ckpt, f)), f).toBe(true);
+    }
+  });
+
+  it('resumes after kill -9 bit-identically', async () => {
+    const run = join(work, 'killed');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, ...common], { env: { ...process.env, LLMFORGE_THREADS: '2' }, stdio: 'ignore' });
+    // Kill as soon as a mid-run checkpoint exists, whatever the process is doing then.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const latest = join(run, 'latest');
+        if (existsSync(latest) && readFileSync(latest, 'utf8').trim() >= 'step-0000004') {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 5);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+      child.on('error', reject);
+    });
+    expect(readFileSync(join(run, 'latest'), 'utf8').trim() < 'step-0000012').toBe(true);
+    const r = cli(['train', '--data', data, '--out', run, ...common, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming from .*step-00000/);
+    expect(finalWeights(run).equals(reference)).toBe(true);
+    const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; train_loss?: number })
+      .filter((x) => x.train_loss !== undefined).map((x) => x.step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('survives a kill in the middle of a checkpoint write', () => {
+    const run = join(work, 'crash-in-write');
+    const crashed = cli(['train', '--data', data, '--out', run, ...common], { LLMFORGE_CRASH_AT: 'checkpoint-write:step-0000006' });
+    expect(crashed.status).not.toBe(0);
+    expect(readFileSync(join(run, 'latest'), 'utf8').trim()).toBe('step-0000004');
+    expect(readdirSync(join(run, 'checkpoints')).some((n) => n.startsWith('.tmp-'))).toBe(true);
+    const r = cli(['train', '--data', data, '--out', run, ...common, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(finalWeights(run).equals(reference)).toBe(true);
+    expect(readdirSync(join(run, 'checkpoints')).some((n) => n.startsWith('.tmp-'))).toBe(false);
+  });
+});
+
+describe('llmforge train: bad input', () => {
+  it('a data folder without a manifest', () => {
+    const r = cli(['train', '--data', work, '--out', join(work, 'x1'), '--max-steps', '1']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/manifest/);
+  });
+
+  it('a model vocabulary that does not match the tokenizer', () => {
+    const cfg = join(work, 'bad-vocab.json');
+    writeFileSync(cfg, JSON.stringify({ model: { preset: 'tiny', overrides: { vocabSize: 999 } }, limits: { maxSteps: 1 } }));
+    const r = cli(['train', '--data', data, '--out', join(work, 'x2'), '--config', cfg]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/vocabSize is 999 but the tokenizer has 400 tokens/);
+  });
+
+  it('unknown and out-of-range config values', () => {
+    const cfg = join(work, 'bad-keys.json');
+    writeFileSync(cfg, JSON.stringify({ optimizer: { lr: 5, momentum: 0.9 }, limits: { maxSteps: 1 } }));
+    const r = cli(['train', '--data', data, '--out', join(work, 'x3'), '--config', cfg]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/bad-keys.json.*optimizer.lr: .*<=1.*Unrecognized key: "momentum"/s);
+    expect(cli(['train', '--data', data, '--out', join(work, 'x3'), '--threads', '0']).stderr).toMatch(/--threads.*must be >= 1/);
+  });
+
+  it('--resume with nothing to resume, or with a changed model config', () => {
+    expect(cli(['train', '--data', data, '--out', join(work, 'x4'), ...common, '--resume']).stderr).toMatch(/no checkpoint to resume/);
+    const changed = cli(['train', '--data', data, '--out', join(work, 'ref'), ...common.slice(2), '--preset', 'nanogpt-cpu', '--resume']);
+    expect(changed.status).not.toBe(0);
+    expect(changed.stderr).toMatch(/model config changed/);
+    expect(cli(['train', '--data', data, '--out', join(work, 'ref'), ...common]).stderr).toMatch(/already holds a run; pass --resume/);
+  });
+
+  it('non-finite loss stops training with the last good checkpoint named', () => {
+    const bad = join(work, 'nan-src');
+    const model = new GPT({ ...preset('tiny'), vocabSize: 400 }).init(1);
+    model.params.data[5] = NaN;
+    saveCheckpoint(bad, 'step-0000001', { model });
+    const r = cli(['train', '--data', data, '--out', join(work, 'x5'), ...common, '--init-from', bad]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/not finite — update skipped/);
+    expect(r.stderr).toMatch(/training stopped: 5 consecutive steps with non-finite loss/);
+  });
+});
