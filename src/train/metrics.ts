@@ -13,6 +13,8 @@ export interface StepRecord {
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
+  /** Seconds spent in training steps so far (evals, samples and checkpoints excluded). */
+  elapsed_s: number;
   mfu?: number;
   skipped?: boolean;
 }

@@ -49,6 +49,7 @@ interface TrainerState {
   data_position: LoaderPosition;
   model_config_hash: string;
   consecutive_bad_steps: number;
+  train_seconds: number;
   config: TrainConfig;
 }
 
@@ -137,6 +138,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   let step = state?.step ?? 0;
   let tokensSeen = state?.tokens_seen ?? 0;
   let badSteps = state?.consecutive_bad_steps ?? 0;
+  let trainSeconds = state?.train_seconds ?? 0;
   let lastCheckpoint = state ? resolveCheckpoint(o.outDir) : '';
   let lastTrainLoss = NaN;
   let lastValLoss: number | null = null;
@@ -150,7 +152,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const checkpoint = (): void => {
     const name = `step-${String(step).padStart(7, '0')}`;
     const trainerState: TrainerState = {
-      step, tokens_seen: tokensSeen, data_position: trainLoader.position(), model_config_hash: hash, consecutive_bad_steps: badSteps, config: cfg,
+      step, tokens_seen: tokensSeen, data_position: trainLoader.position(), model_config_hash: hash, consecutive_bad_steps: badSteps, train_seconds: trainSeconds, config: cfg,
     };
     try {
       lastCheckpoint = saveCheckpoint(o.outDir, name, { model, optimizer, tokenizerJson, trainerState }, cfg.checkpoint.keep);
@@ -184,10 +186,12 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     const r = stepper.run(batches, lr);
     step++;
     tokensSeen += tokensPerStep;
-    const tokPerS = (tokensPerStep * 1000) / (performance.now() - t0);
+    const stepMs = performance.now() - t0;
+    trainSeconds += stepMs / 1000;
+    const tokPerS = (tokensPerStep * 1000) / stepMs;
     if (!r.applied) {
       badSteps++;
-      metrics.append({ step, train_loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_s: tokPerS, skipped: true });
+      metrics.append({ step, train_loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_s: tokPerS, elapsed_s: trainSeconds, skipped: true });
       progress.log(`step ${step}: loss ${r.loss} / grad norm ${r.gradNorm} is not finite — update skipped (${badSteps} in a row)`);
       if (badSteps >= MAX_BAD_STEPS) {
         throw new Error(`training stopped: ${badSteps} consecutive steps with non-finite loss or gradients (lower optimizer.lr?). ` +
@@ -198,7 +202,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     badSteps = 0;
     lastTrainLoss = r.loss;
     const util = mfu(tokPerS, flopsPerToken);
-    metrics.append({ step, train_loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_s: tokPerS, mfu: util });
+    metrics.append({ step, train_loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_s: tokPerS, elapsed_s: trainSeconds, mfu: util });
     const elapsed = (performance.now() - started) / 1000;
     const eta = maxSteps !== undefined ? (elapsed / (step - (state?.step ?? 0))) * (maxSteps - step) : 0;
     progress.log(`step ${step}${maxSteps ? `/${maxSteps}` : ''} | loss ${r.loss.toFixed(4)} | lr ${lr.toExponential(2)} | grad norm ${r.gradNorm.toFixed(3)} | ` +
