@@ -107,6 +107,7 @@ export class InferenceEngine {
   private lastHidden = new Float32Array(0);
   private logitsBuf = new Float32Array(0);
   private ids = new Int32Array(0);
+  private pos = new Int32Array(0);
   private readonly graph = new Graph(false);
 
   constructor(model: GPT, options: EngineOptions = {}) {
@@ -260,7 +261,8 @@ export class InferenceEngine {
     if (T < 1) throw new RangeError('forward: no tokens to feed');
     if (idsIn.length !== R) throw new RangeError(`forward: ${idsIn.length} token ids for ${n} rows × ${T}`);
     this.checkIds(idsIn);
-    const pos = new Int32Array(n);
+    if (this.pos.length < n) this.pos = new Int32Array(Math.max(n, this.maxBatch));
+    const pos = this.pos;
     for (let i = 0; i < n; i++) {
       const row = rows[i];
       if (!Number.isInteger(row) || row < 0 || row >= this.maxBatch) throw new RangeError(`row ${row} is outside 0..${this.maxBatch - 1}`);
