@@ -371,9 +371,12 @@ describe('data prepare: worker threads', () => {
     const dir = tree({ 'a.jsonl': lines.join('\n'), 'b.txt': para(77, 5000) });
     const source = { module: new URL('./fixtures/data/byte-tokenizer.mjs', import.meta.url).href, path: join(specDir, 'tok.json') };
     const inline = await run([dir], { dedup: 'near', docChars: 3000 });
-    const pooled = await run([dir], { dedup: 'near', docChars: 3000, threads: 2, tokenizerSource: source, batchChars: 2000 });
+    const pooled = await run([dir], { dedup: 'near', docChars: 3000, threads: 2, tokenizerSource: source, batchChars: 2000, encoder: 'workers' });
+    const batched = await run([dir], { dedup: 'near', docChars: 3000, threads: 2, batchChars: 5000, encoder: 'batch' });
     expect(pooled.manifest.shards).toEqual(inline.manifest.shards);
+    expect(batched.manifest).toEqual(inline.manifest);
     expect(pooled.manifest.documents).toBeGreaterThan(300);
+    await expect(run([dir], { threads: 2, encoder: 'workers' })).rejects.toThrow(/worker threads need/);
   });
 
   it('reports a worker that cannot load the tokenizer', async () => {

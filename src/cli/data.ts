@@ -6,7 +6,7 @@ import { DEFAULTS, type DedupMode, type PrepareProgress, type PrepareResult, pre
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { formatDuration } from '../util/progress.js';
-import { intArg, numberArg } from './options.js';
+import { applyThreads, intArg, numberArg } from './options.js';
 
 export interface PrepareCliOptions {
   input?: string[];
@@ -21,10 +21,18 @@ export interface PrepareCliOptions {
   docChars: number;
   shardTokens: number;
   threads?: number;
+  encoder: 'auto' | 'main' | 'batch' | 'workers';
   overwrite?: boolean;
   config?: string;
   json?: boolean;
   progress: boolean;
+}
+
+function encoderArg(value: string): PrepareCliOptions['encoder'] {
+  if (value !== 'auto' && value !== 'main' && value !== 'batch' && value !== 'workers') {
+    throw new InvalidArgumentError(`expected auto, main, batch or workers, got '${value}'`);
+  }
+  return value;
 }
 
 function dedupArg(value: string): DedupMode {
@@ -122,6 +130,8 @@ export async function runPrepare(
   if (!o.tokenizer) throw new DataError('--tokenizer is required');
   if (!o.out) throw new DataError('--out is required');
   const tokenizer = await openTokenizer(o.tokenizer);
+  // The native encoder's batches run on the addon's thread pool: give it --threads.
+  if (o.threads !== 0) applyThreads(o.threads);
   const bar = o.progress && !extra.quiet ? progressBar() : null;
   try {
     return await prepare({
@@ -138,6 +148,7 @@ export async function runPrepare(
       docChars: o.docChars,
       shardTokens: o.shardTokens,
       threads: o.threads,
+      encoder: o.encoder,
       overwrite: o.overwrite ?? false,
       handleSignals: extra.handleSignals,
       onProgress: bar ? bar.update : undefined,
@@ -166,6 +177,7 @@ export function addPrepareOptions(cmd: Command): Command {
     .option('--doc-chars <n>', '.txt/.md files longer than this are cut into documents of about this size', intArg(16), DEFAULTS.docChars)
     .option('--shard-tokens <n>', 'tokens per shard file', intArg(1), DEFAULTS.shardTokens)
     .option('--threads <n>', 'tokenization threads (default: all cores, or the main thread for inputs under 4 MiB; 0 = main thread)', intArg(0))
+    .option('--encoder <where>', 'auto | main | batch (tokenizer encodeBatch) | workers (worker threads)', encoderArg, 'auto')
     .option('--overwrite', 'replace a dataset already in --out (only once the new one is complete)')
     .option('--config <file>', 'JSON file with any of these options (camelCase or flag names); flags override it')
     .option('--no-progress', 'no progress bar');

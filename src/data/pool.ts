@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { type BatchOptions, type BatchResult, processBatch } from './process.js';
+import { type BatchOptions, type BatchResult, analyzeBatch, assembleBatch, processBatch } from './process.js';
 
 export interface WorkerInit {
   /** URL of the module that exports the tokenizer loader. */
@@ -39,6 +39,24 @@ export class InlineRunner implements BatchRunner {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Tokenization by the tokenizer's own encodeBatch (the native encoder spreads a batch over
+ * the addon's thread pool); hashing and near-dedup keys on the calling thread.
+ */
+export class EncodeBatchRunner implements BatchRunner {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly threads: number,
+  ) {}
+  async run(texts: string[], opts: BatchOptions): Promise<BatchResult> {
+    const encoded = await this.tokenizer.encodeBatch(texts);
+    return assembleBatch(analyzeBatch(texts, opts.near), encoded, opts.separatorId);
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -16,7 +16,7 @@ import { BANDS, NEAR_THRESHOLD, NUM_PERM, NearIndex, ROWS, SHINGLE_WORDS, U64Map
 import { discoverInputs } from './discover.js';
 import { DataError, SkipSource } from './errors.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, datasetId } from './manifest.js';
-import { type BatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
+import { type BatchRunner, EncodeBatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
 import type { BatchResult } from './process.js';
 import { ShardWriter, dtypeFor } from './shard.js';
 import { type SourceStats, newStats, readDocuments } from './sources.js';
@@ -69,6 +69,11 @@ export interface PrepareOptions {
   shardTokens?: number;
   /** Tokenization threads; 0 = main thread. Default: all cores (the main thread for inputs under 4 MiB). */
   threads?: number;
+  /**
+   * Where tokenization runs: 'main' thread, tokenizer 'batch' (encodeBatch), 'workers'
+   * (worker threads with their own tokenizer), or 'auto' (default; see makeRunner).
+   */
+  encoder?: 'auto' | 'main' | 'batch' | 'workers';
   /** Replace a dataset already in `out` (only once the new one is complete). */
   overwrite?: boolean;
   /** Characters per batch sent to a tokenization thread. */
@@ -136,6 +141,34 @@ interface Held {
   split: 'train' | 'val';
 }
 
+/**
+ * Picks where tokenization runs. auto: the main thread when threads is 0; the tokenizer's
+ * encodeBatch when its encoder is native (the addon's thread pool does the spreading);
+ * else worker threads that each load the tokenizer (when `tokenizerSource` says how).
+ */
+function makeRunner(options: PrepareOptions, tokenizer: Tokenizer, threads: number): BatchRunner {
+  const want = options.encoder ?? 'auto';
+  if (threads === 0 || want === 'main') return new InlineRunner(tokenizer);
+  const native = (tokenizer as { backend?: unknown }).backend === 'native';
+  if (want === 'batch' || (want === 'auto' && native)) return new EncodeBatchRunner(tokenizer, threads);
+  const script = workerScript();
+  const loaderModule = options.tokenizerSource?.module ?? tokenizerModule()?.href;
+  if (options.tokenizerSource && script && loaderModule) {
+    return new WorkerPool(
+      script,
+      {
+        loaderModule,
+        loaderExport: options.tokenizerSource.loaderExport ?? 'loadTokenizer',
+        tokenizerPath: resolve(options.tokenizerSource.path),
+        tokenizerHash: tokenizer.hash,
+      },
+      threads,
+    );
+  }
+  if (want === 'workers') throw new DataError('worker threads need the compiled worker script (npm run build) and tokenizerSource');
+  return new InlineRunner(tokenizer);
+}
+
 export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const start = performance.now();
   const o = { ...DEFAULTS, ...stripUndefined(options) };
@@ -190,21 +223,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const totalBytes = found.sources.reduce((a, s) => a + s.size, 0);
   // Starting workers (each loads the tokenizer) costs more than it saves on small inputs.
   const threads = o.threads ?? (totalBytes < AUTO_POOL_BYTES ? 0 : Math.max(1, availableParallelism()));
-  let runner: BatchRunner = new InlineRunner(tokenizer);
-  const script = workerScript();
-  const loaderModule = options.tokenizerSource?.module ?? tokenizerModule()?.href;
-  if (threads > 0 && options.tokenizerSource && script && loaderModule) {
-    runner = new WorkerPool(
-      script,
-      {
-        loaderModule,
-        loaderExport: options.tokenizerSource.loaderExport ?? 'loadTokenizer',
-        tokenizerPath: resolve(options.tokenizerSource.path),
-        tokenizerHash: tokenizer.hash,
-      },
-      threads,
-    );
-  }
+  const runner = makeRunner(options, tokenizer, threads);
 
   try {
     const stats: SourceStats[] = found.sources.map(newStats);
@@ -262,7 +281,9 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
 
     // Batches in flight, handled strictly in submission order (determinism), at most
     // 2 per thread (bounded memory).
-    const maxInFlight = Math.max(2, 2 * runner.threads);
+    const maxInFlight = runner instanceof WorkerPool ? 2 * runner.threads : 2;
+    // encodeBatch spreads one batch over its threads: give it bigger batches.
+    const batchLimit = options.batchChars ?? (runner instanceof EncodeBatchRunner ? 4 * DEFAULTS.batchChars : DEFAULTS.batchChars);
     const inFlight: { promise: Promise<BatchResult>; sources: Int32Array }[] = [];
     let batch: string[] = [];
     let batchSources: number[] = [];
@@ -308,7 +329,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
           batch.push(doc.text);
           batchSources.push(si);
           batchChars += doc.text.length;
-          if (batchChars >= o.batchChars) await submit();
+          if (batchChars >= batchLimit) await submit();
         }
       } catch (err) {
         if (!(err instanceof SkipSource)) throw err;
