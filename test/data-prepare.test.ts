@@ -382,7 +382,8 @@ describe('data prepare: worker threads', () => {
   it('reports a worker that cannot load the tokenizer', async () => {
     const dir = tree({ 'a.txt': 'text' });
     const source = { module: new URL('./fixtures/data/byte-tokenizer.mjs', import.meta.url).href, path: join(root, 'missing.json') };
-    await expect(run([dir], { threads: 1, tokenizerSource: source })).rejects.toThrow(/tokenization worker: .*ENOENT/);
+    await expect(run([dir], { threads: 1, tokenizerSource: source, encoder: 'workers' })).rejects.toThrow(/tokenization worker: .*ENOENT/);
+    expect(readdirSync(root).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });
 

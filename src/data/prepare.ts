@@ -223,9 +223,11 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const totalBytes = found.sources.reduce((a, s) => a + s.size, 0);
   // Starting workers (each loads the tokenizer) costs more than it saves on small inputs.
   const threads = o.threads ?? (totalBytes < AUTO_POOL_BYTES ? 0 : Math.max(1, availableParallelism()));
-  const runner = makeRunner(options, tokenizer, threads);
+  let runner: BatchRunner | null = null;
 
   try {
+    const pool = makeRunner(options, tokenizer, threads);
+    runner = pool;
     const stats: SourceStats[] = found.sources.map(newStats);
     const exactSet = new U64Map(4096);
     const nearIndex = o.dedup === 'near' ? new NearIndex(NEAR_THRESHOLD) : null;
@@ -281,9 +283,9 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
 
     // Batches in flight, handled strictly in submission order (determinism), at most
     // 2 per thread (bounded memory).
-    const maxInFlight = runner instanceof WorkerPool ? 2 * runner.threads : 2;
+    const maxInFlight = pool instanceof WorkerPool ? 2 * pool.threads : 2;
     // encodeBatch spreads one batch over its threads: give it bigger batches.
-    const batchLimit = options.batchChars ?? (runner instanceof EncodeBatchRunner ? 4 * DEFAULTS.batchChars : DEFAULTS.batchChars);
+    const batchLimit = options.batchChars ?? (pool instanceof EncodeBatchRunner ? 4 * DEFAULTS.batchChars : DEFAULTS.batchChars);
     const inFlight: { promise: Promise<BatchResult>; sources: Int32Array }[] = [];
     let batch: string[] = [];
     let batchSources: number[] = [];
@@ -295,7 +297,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     };
     const submit = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const promise = runner.run(batch, batchOpts);
+      const promise = pool.run(batch, batchOpts);
       promise.catch(() => undefined);
       inFlight.push({ promise, sources: Int32Array.from(batchSources) });
       batch = [];
@@ -426,14 +428,14 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     } else {
       await rename(tmp, outAbs);
     }
-    return { out: options.out, manifest, seconds: (performance.now() - start) / 1000, inputBytes: totalBytes, threads: runner.threads };
+    return { out: options.out, manifest, seconds: (performance.now() - start) / 1000, inputBytes: totalBytes, threads: pool.threads };
   } catch (err) {
     writers.train.abort();
     writers.val.abort();
     cleanup();
     throw err;
   } finally {
-    await runner.close();
+    await runner?.close();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
