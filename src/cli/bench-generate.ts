@@ -52,7 +52,7 @@ export function registerBenchGenerate(bench: Command): void {
       const record: Record<string, unknown> = {
         bench: 'generate', model: what, params: model.params.count, batch: o.batch, prompt_tokens: o.promptTokens,
         new_tokens: o.newTokens, cache: main.useCache, threads, backend: backend(), isa: isa(),
-        native_attention_cached: nativeKernelNames().includes('attentionCached'),
+        native_kernels: nativeKernelNames().length, native_attention_cached: nativeKernelNames().includes('attentionCached'),
         prefill_tokens_per_s: round(main.r.prefillTokensPerSecond), decode_tokens_per_s: round(main.r.decodeTokensPerSecond),
         decode_ms_per_token: round(main.r.decodeMs / o.newTokens, 3),
       };
@@ -69,7 +69,8 @@ export function registerBenchGenerate(bench: Command): void {
         process.stdout.write(`${JSON.stringify(record)}\n`);
       } else {
         const lines = [`bench generate: ${what} (${(model.params.count / 1e6).toFixed(2)}M params), batch ${o.batch}, ` +
-          `${o.promptTokens} prompt + ${o.newTokens} new tokens, ${threads} threads, ${backend()}/${isa()}`];
+          `${o.promptTokens} prompt + ${o.newTokens} new tokens, ${threads} threads, ${backend()}/${isa()} ` +
+          `(${nativeKernelNames().length} native kernels${nativeKernelNames().includes('attentionCached') ? ', attentionCached among them' : ''})`];
         for (const { useCache, r } of runs) {
           lines.push(`  ${useCache ? 'KV cache  ' : 'no cache  '} prefill ${round(r.prefillTokensPerSecond)} tok/s, ` +
             `decode ${round(r.decodeTokensPerSecond)} tok/s (${round(r.decodeMs / o.newTokens, 3)} ms per step)`);
