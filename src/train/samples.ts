@@ -2,7 +2,7 @@
 import type { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { InferenceEngine, generate } from '../infer/index.js';
-import { endTokenIds } from '../infer/load.js';
+import { documentStartToken, encodePrompt, endTokenIds } from '../infer/load.js';
 
 /**
  * Continues each prompt by up to `maxNewTokens` tokens (temperature 0.8, top-k 40), in
@@ -10,7 +10,9 @@ import { endTokenIds } from '../infer/load.js';
  */
 export function sampleTexts(model: GPT, tokenizer: Tokenizer, prompts: readonly string[], maxNewTokens: number, seed: number): string[] {
   const T = model.config.contextLength;
-  const encoded = prompts.map((p) => tokenizer.encode(p));
+  // Documents start with the separator token in training, so prompts do too.
+  const start = documentStartToken(tokenizer);
+  const encoded = prompts.map((p) => encodePrompt(tokenizer, p, start));
   const usable = encoded.filter((ids) => ids.length > 0 && ids.length < T);
   if (usable.length === 0 || maxNewTokens === 0) return prompts.map(() => '');
   const longest = Math.max(...usable.map((ids) => ids.length));
