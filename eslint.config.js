@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'runs/**', 'bench/**/*.py'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'runs/**', '.lead/**', 'bench/**/*.py'] },
   ...tseslint.configs.recommended,
   {
     rules: {
