@@ -61,6 +61,7 @@ describe('llmforge data prepare (CLI, real tokenizer)', () => {
     expect(summary).toMatchObject({ command: 'data prepare', documents: m.documents, train_tokens: m.train_tokens, val_tokens: m.val_tokens });
     const tok = await loadTokenizer(tokPath);
     expect(m.tokenizer_hash).toBe(tok.hash);
+    expect((await loadTokenizer(join(out, 'tokenizer.json'))).hash).toBe(tok.hash);
     expect(m.tokenizer.separator).toBe('<|bos|>');
     expect(m.sources.map((s) => s.path)).toEqual([join(corpus, 'a.txt'), join(corpus, 'sub', 'b.jsonl')]);
     const loader = await TokenLoader.open(out, 'train', { context: 16, batchSize: 2, seed: 1 });

@@ -321,7 +321,8 @@ describe('data prepare: splits, shards, manifest', () => {
     expect(manifest.sources.reduce((a, s) => a + s.kept, 0)).toBe(manifest.documents);
     expect(manifest.tokenizer_hash).toBe(tok.hash);
     const files = readdirSync(out).sort();
-    expect(files).toEqual(['manifest.json', ...manifest.shards.map((s) => s.file)].sort());
+    expect(files).toEqual(['manifest.json', 'tokenizer.json', ...manifest.shards.map((s) => s.file)].sort());
+    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(tok.toTokenizerJson());
   });
 
   it('is deterministic by seed, and a document lands in the same split whatever else is in the corpus', async () => {

@@ -3,7 +3,7 @@ export { prepare, findSeparator, SEPARATOR_TOKENS, DEFAULTS as PREPARE_DEFAULTS 
 export type { PrepareOptions, PrepareResult, PrepareProgress, DedupMode } from './prepare.js';
 export { TokenLoader } from './loader.js';
 export type { LoaderOptions, LoaderPosition, LoaderMode, Split } from './loader.js';
-export { readManifest, MANIFEST_FILE } from './manifest.js';
+export { readManifest, MANIFEST_FILE, TOKENIZER_FILE } from './manifest.js';
 export type { Manifest, ManifestShard, ManifestSource } from './manifest.js';
 export { readShardHeader, readShardTokens, SHARD_MAGIC, SHARD_VERSION, HEADER_BYTES } from './shard.js';
 export type { ShardHeader, TokenDtype } from './shard.js';

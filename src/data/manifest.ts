@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { DataError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+/** The tokenizer the dataset was made with, copied beside the shards. */
+export const TOKENIZER_FILE = 'tokenizer.json';
 export const MANIFEST_FORMAT = 'llmforge-dataset';
 export const MANIFEST_VERSION = 1;
 
@@ -42,6 +44,7 @@ export const manifestSchema = z.object({
   dataset_id: z.string(),
   tokenizer_hash: z.string(),
   tokenizer: z.object({
+    file: z.literal(TOKENIZER_FILE),
     hash: z.string(),
     vocab_size: z.number().int().positive(),
     separator: z.string(),

@@ -15,7 +15,7 @@ import { hasMinChars } from './clean.js';
 import { BANDS, NEAR_THRESHOLD, NUM_PERM, NearIndex, ROWS, SHINGLE_WORDS, U64Map, fmix32 } from './dedup.js';
 import { discoverInputs } from './discover.js';
 import { DataError, SkipSource } from './errors.js';
-import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, datasetId } from './manifest.js';
+import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, TOKENIZER_FILE, type Manifest, datasetId } from './manifest.js';
 import { type BatchRunner, EncodeBatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
 import type { BatchResult } from './process.js';
 import { ShardWriter, dtypeFor } from './shard.js';
@@ -376,7 +376,13 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
       created_by: `llmforge ${VERSION}`,
       dataset_id: datasetId(shards),
       tokenizer_hash: tokenizer.hash,
-      tokenizer: { hash: tokenizer.hash, vocab_size: tokenizer.vocabSize, separator: separator.token, separator_id: separator.id },
+      tokenizer: {
+        file: TOKENIZER_FILE,
+        hash: tokenizer.hash,
+        vocab_size: tokenizer.vocabSize,
+        separator: separator.token,
+        separator_id: separator.id,
+      },
       dtype,
       documents: docsDone,
       train_documents: writers.train.documents,
@@ -415,6 +421,8 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
         skip_bad_lines: o.skipBadLines ?? false,
       },
     };
+    // The tokenizer travels with its data: the trainer reads DIR/tokenizer.json by default.
+    await writeFile(join(tmp, TOKENIZER_FILE), tokenizer.toTokenizerJson(), { flag: 'wx' });
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
 
     // Move into place: only now does `out` get a manifest.
