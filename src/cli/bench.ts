@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import { registerBenchTrain } from './bench-train.js';
 import { registerBenchGenerate } from './bench-generate.js';
 import { registerBenchPrepare } from './bench-prepare.js';
+import { registerBenchMatmul } from './bench-matmul.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('measure the speed of the engine and each stage');
   registerBenchTrain(bench);
   registerBenchGenerate(bench);
   registerBenchPrepare(bench);
-  void bench;
+  registerBenchMatmul(bench);
 }
