@@ -2,7 +2,7 @@
 //
 // Paths (chosen from the shape alone, never from the thread count):
 //   - n == 1 is turned into m == 1 (C m×1 and Cᵀ 1×m are the same memory);
-//   - m <= kSmallM: unpacked small-m kernels that stream op(B) once (decoding);
+//   - few rows (decoding; see kUnpackedMaxM): unpacked kernels that stream op(B) once;
 //   - otherwise the blocked, packed GEMM (matmul_blocked.h) with the ISA's micro-kernel.
 //
 // Threads split C into rectangles of whole micro-tiles (over M and N only, never K), or
@@ -93,10 +93,12 @@ Problem canonical(const Problem& P) {
   return s;
 }
 
-bool small_path(const Problem& P) { return P.m <= kSmallM; }
+bool small_path(const Problem& P) {
+  return P.m <= kSmallM || (P.m <= kUnpackedMaxM && P.k <= kUnpackedMaxK);
+}
 
 // The small-m kernels want contiguous rows of op(A); transA gives strided ones, so copy
-// them (m·k floats, at most kSmallM rows) into a thread-local buffer first.
+// them (m·k floats, at most kUnpackedMaxM rows) into a thread-local buffer first.
 Problem with_contiguous_a(const Problem& P) {
   if (P.a_cs == 1) return P;
   thread_local std::vector<float> rows;
@@ -117,22 +119,23 @@ void run_serial(const Impl& impl, const Problem& P0) {
   else impl.blocked(P);
 }
 
-// How the blocked path splits C between nt threads: a tm × tn grid of rectangles of
-// whole micro-tiles (threads beyond tm·tn idle). Minimizes the largest rectangle's
-// compute plus its packing (each thread packs its own rows of A and columns of B;
-// packing one row or column costs about as much as computing 16 C elements).
+// How C is split between nt threads: a tm × tn grid of rectangles of whole tiles
+// (tile_m × tile_n: micro-tiles for the blocked path); threads beyond tm·tn idle.
+// Minimizes the largest rectangle's compute plus its packing (each thread packs its own
+// rows of A and columns of B; packing one row or column costs about as much as
+// computing 16 C elements).
 struct Grid {
   int tm = 1, tn = 1;
 };
 
-Grid choose_grid(int64_t m, int64_t n, const Impl& impl, int nt) {
-  const int64_t tiles_m = (m + impl.mr - 1) / impl.mr, tiles_n = (n + impl.nr - 1) / impl.nr;
+Grid choose_grid(int64_t m, int64_t n, int64_t tile_m, int64_t tile_n, int nt) {
+  const int64_t tiles_m = (m + tile_m - 1) / tile_m, tiles_n = (n + tile_n - 1) / tile_n;
   Grid best;
   double best_cost = -1;
   for (int tm = 1; tm <= nt && tm <= tiles_m; tm++) {
     const int tn = static_cast<int>(std::min<int64_t>(nt / tm, tiles_n));
-    const double rows = static_cast<double>((tiles_m + tm - 1) / tm * impl.mr);
-    const double cols = static_cast<double>((tiles_n + tn - 1) / tn * impl.nr);
+    const double rows = static_cast<double>((tiles_m + tm - 1) / tm * tile_m);
+    const double cols = static_cast<double>((tiles_n + tn - 1) / tn * tile_n);
     const double cost = rows * cols + 16 * (rows + cols);
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
@@ -154,25 +157,20 @@ void run_parallel(const Impl& impl, const Problem& P0, int threads) {
   const int nt = threads_for(static_cast<double>(P.m) * static_cast<double>(P.n) * static_cast<double>(P.k), threads);
   if (nt <= 1) return run_serial(impl, P);
 
-  if (small_path(P)) {
-    // Split columns in whole 64-column strips: every thread streams its own part of op(B).
-    const Problem S = with_contiguous_a(P);
-    const int64_t strips = (S.n + 63) / 64;
-    run_threads(nt, [&](int tid, int nth) {
-      int64_t j0, j1;
-      tile_range(strips, nth, tid, 64, S.n, j0, j1);
-      if (j0 < j1) impl.small_m(S.sub(0, S.m, j0, j1 - j0));
-    });
-    return;
-  }
-
+  const bool small = small_path(P);
+  // The small-m kernels read op(A) rows contiguously; copy them once for all threads.
+  const Problem S = small ? with_contiguous_a(P) : P;
+  const int64_t tile_m = small ? kSmallRows : impl.mr, tile_n = small ? kSmallCols : impl.nr;
   run_threads(nt, [&](int tid, int nth) {
-    const Grid g = choose_grid(P.m, P.n, impl, nth);
+    const Grid g = choose_grid(S.m, S.n, tile_m, tile_n, nth);
     if (tid >= g.tm * g.tn) return;
     int64_t i0, i1, j0, j1;
-    tile_range((P.m + impl.mr - 1) / impl.mr, g.tm, tid / g.tn, impl.mr, P.m, i0, i1);
-    tile_range((P.n + impl.nr - 1) / impl.nr, g.tn, tid % g.tn, impl.nr, P.n, j0, j1);
-    if (i0 < i1 && j0 < j1) impl.blocked(P.sub(i0, i1 - i0, j0, j1 - j0));
+    tile_range((S.m + tile_m - 1) / tile_m, g.tm, tid / g.tn, tile_m, S.m, i0, i1);
+    tile_range((S.n + tile_n - 1) / tile_n, g.tn, tid % g.tn, tile_n, S.n, j0, j1);
+    if (i0 >= i1 || j0 >= j1) return;
+    const Problem piece = S.sub(i0, i1 - i0, j0, j1 - j0);
+    if (small) impl.small_m(piece);
+    else impl.blocked(piece);
   });
 }
 

@@ -66,15 +66,22 @@ struct Impl {
   int mr, nr;  // micro-tile of the blocked path (threads split C on these boundaries)
   // Blocked GEMM of one matrix (any shape; best when m and n are a few tiles or more).
   void (*blocked)(const Problem& p);
-  // Few-row GEMM (m <= kSmallM) without packing: streams op(B) once. Needs a_cs == 1
+  // Few-row GEMM without packing (see kUnpackedMaxM): streams op(B) once. Needs a_cs == 1
   // (rows of op(A) contiguous; matmul.cc copies them out first when they are not) and
   // either b_cs == 1 (B rows contiguous: axpy form) or b_rs == 1 (B columns contiguous:
   // dot-product form).
   void (*small_m)(const Problem& p);
 };
 
-// At or below this many rows of C the unpacked small-m path runs (token-by-token decoding).
+// The unpacked small-m path runs for m <= kSmallM, or m <= kUnpackedMaxM while k <= kUnpackedMaxK.
+// Packing op(B) costs about as much as 30-50 rows of compute, so below that the unpacked
+// kernels win (measured on Zen 5); the k limit keeps one 64-column strip of op(B) in L2
+// while every group of rows runs over it.
 constexpr int64_t kSmallM = 6;
+constexpr int64_t kUnpackedMaxM = 48;
+constexpr int64_t kUnpackedMaxK = 2048;
+// Tiles in which threads split the small-m path: rows in groups, columns in strips.
+constexpr int kSmallRows = 6, kSmallCols = 64;
 
 const Impl& impl_portable();
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

@@ -24,7 +24,9 @@ struct Avx2 {
   LLMF_TARGET_AVX2 static void kernel(int64_t kc, const float* LLMF_RESTRICT a, const float* LLMF_RESTRICT b,
                                       float* c, int64_t ldc, int mr, int nr, bool overwrite) {
     __m256 acc[MR][2];
+#pragma GCC unroll 6
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 6
     for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++) {
@@ -39,7 +41,10 @@ struct Avx2 {
       b += NR;
     }
     const __m256i m0 = lanes8(nr), m1 = lanes8(nr - 8);
-    for (int i = 0; i < MR && i < mr; i++) {
+    // A constant trip count (fully unrolled) keeps acc in registers through the loop above.
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      if (i >= mr) break;
       float* ci = c + i * ldc;
       __m256 x0 = acc[i][0], x1 = acc[i][1];
       if (!overwrite) {
@@ -61,94 +66,131 @@ struct Avx2 {
   }
 };
 
-// B rows contiguous: R rows × 32 columns (12 accumulators at R = 3) per pass over k.
-template <int R>
-LLMF_TARGET_AVX2 void small_rows_axpy(const Problem& P, int64_t i0) {
+// ---- small m: few rows of C; op(B) is streamed once, nothing is packed ----
+// Same structure as the AVX-512 file: strips of op(B) outside, groups of rows inside.
+
+// B rows contiguous: C[i0.., j0:j0+32] (+)= Σ_p A[i, p] · B[p, j0:j0+32] for R rows
+// (R × 4 vectors = 12 accumulators at R = 3). Full strips use plain loads: masked
+// loads are slow on AMD, so only the last, partial strip uses them.
+template <int R, bool Full>
+LLMF_TARGET_AVX2 void axpy_tile_impl(const Problem& P, int64_t i0, int64_t j0) {
   const float* a = P.a + i0 * P.a_rs;
-  float* c = P.c + i0 * P.ldc;
-  for (int64_t j = 0; j < P.n; j += 32) {
-    __m256i mk[4];
-    for (int v = 0; v < 4; v++) mk[v] = lanes8(P.n - j - 8 * v);
-    __m256 acc[R][4];
-    for (int i = 0; i < R; i++)
-      for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < P.k; p++) {
-      const float* bp = P.b + p * P.b_rs + j;
-      __m256 bv[4];
-      for (int v = 0; v < 4; v++) bv[v] = _mm256_maskload_ps(bp + 8 * v, mk[v]);
-      for (int i = 0; i < R; i++) {
-        const __m256 ai = _mm256_broadcast_ss(a + i * P.a_rs + p);
-        for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
-      }
+  __m256i mk[4];
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; v++) mk[v] = lanes8(P.n - j0 - 8 * v);
+  __m256 acc[R][4];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
+  const int64_t k = P.k, lda = P.a_rs, ldb = P.b_rs;  // locals: C stores could alias P
+  const float* b = P.b + j0;
+  for (int64_t p = 0; p < k; p++) {
+    const float* bp = b + p * ldb;
+    __m256 bv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) bv[v] = Full ? _mm256_loadu_ps(bp + 8 * v) : _mm256_maskload_ps(bp + 8 * v, mk[v]);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++) {
+      const __m256 ai = _mm256_broadcast_ss(a + i * lda + p);
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
     }
-    for (int i = 0; i < R; i++)
-      for (int v = 0; v < 4; v++) {
-        float* ci = c + i * P.ldc + j + 8 * v;
-        __m256 x = acc[i][v];
-        if (P.accumulate) x = _mm256_add_ps(_mm256_maskload_ps(ci, mk[v]), x);
-        _mm256_maskstore_ps(ci, mk[v], x);
-      }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+      float* ci = P.c + (i0 + i) * P.ldc + j0 + 8 * v;
+      __m256 x = acc[i][v];
+      if (P.accumulate) x = _mm256_add_ps(_mm256_maskload_ps(ci, mk[v]), x);
+      _mm256_maskstore_ps(ci, mk[v], x);
+    }
+}
+
+template <int R>
+void axpy_tile(const Problem& P, int64_t i0, int64_t j0) {
+  if (P.n - j0 >= 32) axpy_tile_impl<R, true>(P, i0, j0);
+  else axpy_tile_impl<R, false>(P, i0, j0);
+}
+
+// The four horizontal sums of x[0..3] (fixed order).
+LLMF_TARGET_AVX2 LLMF_INLINE __m128 hsum4x8(const __m256 x[4]) {
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
+  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+// B columns contiguous (transB): C[i, j0..j0+3] (+)= dot(A[i, :], B[:, j]) for R rows ×
+// 4 columns (R = 2: 8 accumulators + 4 B vectors + 1 A vector fit the 16 registers).
+template <int R>
+LLMF_TARGET_AVX2 void dot_tile(const Problem& P, int64_t i0, int64_t j0) {
+  const float* a = P.a + i0 * P.a_rs;
+  const int cols = static_cast<int>(std::min<int64_t>(4, P.n - j0));
+  const float* bc[4];
+  for (int q = 0; q < 4; q++) bc[q] = P.b + (j0 + std::min(q, cols - 1)) * P.b_cs;  // repeat the last column
+  __m256 acc[R][4];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) acc[i][q] = _mm256_setzero_ps();
+  const int64_t k = P.k, lda = P.a_rs;
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    __m256 bv[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) bv[q] = _mm256_loadu_ps(bc[q] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++) {
+      const __m256 av = _mm256_loadu_ps(a + i * lda + p);
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++) acc[i][q] = _mm256_fmadd_ps(av, bv[q], acc[i][q]);
+    }
+  }
+  if (p < k) {  // the k tail, masked (zeros in the lanes past k)
+    const __m256i mk = lanes8(k - p);
+    __m256 bv[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) bv[q] = _mm256_maskload_ps(bc[q] + p, mk);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++) {
+      const __m256 av = _mm256_maskload_ps(a + i * lda + p, mk);
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++) acc[i][q] = _mm256_fmadd_ps(av, bv[q], acc[i][q]);
+    }
+  }
+  alignas(16) float sums[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; i++) {
+    _mm_store_ps(sums, hsum4x8(acc[i]));
+    float* ci = P.c + (i0 + i) * P.ldc + j0;
+    for (int q = 0; q < cols; q++) ci[q] = P.accumulate ? ci[q] + sums[q] : sums[q];
   }
 }
 
-// Fixed-order horizontal sum of 8 lanes.
-LLMF_TARGET_AVX2 LLMF_INLINE float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// B columns contiguous (transB): R rows × 4 columns of dot products per pass.
 template <int R>
-LLMF_TARGET_AVX2 void small_rows_dot(const Problem& P, int64_t i0) {
-  const float* a = P.a + i0 * P.a_rs;
-  float* c = P.c + i0 * P.ldc;
-  for (int64_t j = 0; j < P.n; j += 4) {
-    const int cols = static_cast<int>(std::min<int64_t>(4, P.n - j));
-    const float* bc[4];
-    for (int q = 0; q < 4; q++) bc[q] = P.b + (j + std::min(q, cols - 1)) * P.b_cs;
-    __m256 acc[R][4];
-    for (int i = 0; i < R; i++)
-      for (int q = 0; q < 4; q++) acc[i][q] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < P.k; p += 8) {
-      const __m256i mk = lanes8(P.k - p);
-      __m256 bv[4];
-      for (int q = 0; q < 4; q++) bv[q] = _mm256_maskload_ps(bc[q] + p, mk);
-      for (int i = 0; i < R; i++) {
-        const __m256 av = _mm256_maskload_ps(a + i * P.a_rs + p, mk);
-        for (int q = 0; q < 4; q++) acc[i][q] = _mm256_fmadd_ps(av, bv[q], acc[i][q]);
-      }
-    }
-    for (int i = 0; i < R; i++)
-      for (int q = 0; q < cols; q++) {
-        float* ci = c + i * P.ldc + j + q;
-        const float s = hsum8(acc[i][q]);
-        *ci = P.accumulate ? *ci + s : s;
-      }
-  }
-}
+struct Axpy {
+  static void run(const Problem& P, int64_t i0, int64_t j0) { axpy_tile<R>(P, i0, j0); }
+};
+template <int R>
+struct Dot {
+  static void run(const Problem& P, int64_t i0, int64_t j0) { dot_tile<R>(P, i0, j0); }
+};
 
-// Rows in groups of up to 3 (12 accumulators + operands fit the 16 ymm registers).
-template <template <int> class F>
-void for_row_groups(const Problem& P) {
+// Runs Tile over all rows in groups of G (the last group smaller), for one strip.
+template <template <int> class Tile, int G>
+void row_groups(const Problem& P, int64_t j0) {
   int64_t i = 0;
-  for (; i + 3 <= P.m; i += 3) F<3>::run(P, i);
-  if (P.m - i == 2) F<2>::run(P, i);
-  else if (P.m - i == 1) F<1>::run(P, i);
+  for (; i + G <= P.m; i += G) Tile<G>::run(P, i, j0);
+  if (P.m - i >= 2) Tile<2>::run(P, i, j0), i += 2;
+  if (P.m - i == 1) Tile<1>::run(P, i, j0);
 }
-template <int R>
-struct AxpyRows {
-  static void run(const Problem& P, int64_t i0) { small_rows_axpy<R>(P, i0); }
-};
-template <int R>
-struct DotRows {
-  static void run(const Problem& P, int64_t i0) { small_rows_dot<R>(P, i0); }
-};
 
 void small_m(const Problem& P) {
-  if (P.b_cs == 1) for_row_groups<AxpyRows>(P);
-  else for_row_groups<DotRows>(P);
+  if (P.b_cs == 1) {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 32) row_groups<Axpy, 3>(P, j0);
+  } else {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 4) row_groups<Dot, 2>(P, j0);
+  }
 }
 
 void blocked(const Problem& P) { blocked_gemm<Avx2>(P); }

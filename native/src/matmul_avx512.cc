@@ -4,10 +4,11 @@
 #include "matmul_blocked.h"
 
 #if LLMF_X86
-// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsic headers when
-// they are inlined here (GCC bug 105593); the warning is spurious.
+// GCC 12 reports (maybe-)uninitialized values inside its own AVX-512 intrinsic headers
+// (the _mm512_undefined_ps() placeholders, GCC bug 105593); the warnings are spurious.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -27,15 +28,6 @@ namespace {
 // Lanes [0, n) set, n clamped to [0, 16].
 LLMF_INLINE __mmask16 lanes(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
-}
-
-// Fixed-order horizontal sum of 16 lanes (pairwise; runs once per dot product).
-LLMF_TARGET_AVX512 LLMF_INLINE float hsum16(__m512 v) {
-  alignas(64) float l[16];
-  _mm512_store_ps(l, v);
-  for (int w = 8; w >= 1; w /= 2)
-    for (int i = 0; i < w; i++) l[i] += l[i + w];
-  return l[0];
 }
 
 // r[i] lane j  →  r[j] lane i.
@@ -179,99 +171,142 @@ struct Avx512 {
   }
 };
 
-// ---- small m: C has at most kSmallM rows, op(B) is streamed once, nothing is packed ----
+// ---- small m: few rows of C; op(B) is streamed once, nothing is packed ----
+//
+// Both forms walk op(B) in strips (64 columns, or 4 rows of a transposed B) and run
+// every group of up to 6 rows of C over a strip while it is still in L1/L2, so op(B)
+// comes from memory once however many rows there are.
 
-// B rows contiguous (b_cs == 1): C[i, :] (+)= Σ_p A[i, p] · B[p, :], R rows at a time,
-// 64 columns (4 vectors) per pass over k.
+// B rows contiguous (b_cs == 1): C[i0.., j0:j0+64] (+)= Σ_p A[i, p] · B[p, j0:j0+64] for
+// R rows (R × 4 vectors = 24 accumulators at R = 6).
 template <int R>
-LLMF_TARGET_AVX512 void small_rows_axpy(const Problem& P, int64_t i0) {
+LLMF_TARGET_AVX512 void axpy_tile(const Problem& P, int64_t i0, int64_t j0) {
   const float* a = P.a + i0 * P.a_rs;
-  float* c = P.c + i0 * P.ldc;
-  for (int64_t j = 0; j < P.n; j += 64) {
-    const __mmask16 mk[4] = {lanes(P.n - j), lanes(P.n - j - 16), lanes(P.n - j - 32), lanes(P.n - j - 48)};
-    __m512 acc[R][4];
-    for (int i = 0; i < R; i++)
-      for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-    const float* bj = P.b + j;
-    for (int64_t p = 0; p < P.k; p++) {
-      const float* bp = bj + p * P.b_rs;
-      _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * P.b_rs), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * P.b_rs + 32), _MM_HINT_T0);
-      __m512 bv[4];
-      for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bp + 16 * v);
-      for (int i = 0; i < R; i++) {
-        const __m512 ai = _mm512_set1_ps(a[i * P.a_rs + p]);
-        for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-      }
-    }
+  const __mmask16 mk[4] = {lanes(P.n - j0), lanes(P.n - j0 - 16), lanes(P.n - j0 - 32), lanes(P.n - j0 - 48)};
+  __m512 acc[R][4];
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 6
+    for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+  // Locals, so the compiler keeps them in registers (C stores could alias P otherwise).
+  const int64_t k = P.k, lda = P.a_rs, ldb = P.b_rs;
+  const float* b = P.b + j0;
+  for (int64_t p = 0; p < k; p++) {
+    const float* bp = b + p * ldb;
+    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * ldb), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * ldb + 32), _MM_HINT_T0);
+    __m512 bv[4];
+#pragma GCC unroll 6
+    for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bp + 16 * v);
+#pragma GCC unroll 6
     for (int i = 0; i < R; i++) {
-      float* ci = c + i * P.ldc + j;
-      for (int v = 0; v < 4; v++) {
-        __m512 x = acc[i][v];
-        if (P.accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], ci + 16 * v), x);
-        _mm512_mask_storeu_ps(ci + 16 * v, mk[v], x);
-      }
+      const __m512 ai = _mm512_set1_ps(a[i * lda + p]);
+#pragma GCC unroll 6
+      for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++) {
+    float* ci = P.c + (i0 + i) * P.ldc + j0;
+#pragma GCC unroll 6
+    for (int v = 0; v < 4; v++) {
+      __m512 x = acc[i][v];
+      if (P.accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], ci + 16 * v), x);
+      _mm512_mask_storeu_ps(ci + 16 * v, mk[v], x);
     }
   }
 }
 
-// B columns contiguous (b_rs == 1, transB): C[i, j] (+)= dot(A[i, :], B[:, j]), R rows ×
-// 4 columns per pass, 16 k-lanes summed at the end in a fixed order.
+// The four horizontal sums of x[0..3], as the low 4 lanes (fixed order, 9 instructions).
+LLMF_TARGET_AVX512 LLMF_INLINE __m128 hsum4x16(const __m512 x[4]) {
+  // Per 128-bit lane: [x0_0+x0_2, x1_0+x1_2, x0_1+x0_3, x1_1+x1_3], and likewise x2, x3.
+  const __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(x[0], x[1]), _mm512_unpackhi_ps(x[0], x[1]));
+  const __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(x[2], x[3]), _mm512_unpackhi_ps(x[2], x[3]));
+  // Per 128-bit lane: [x0, x1, x2, x3] summed over that lane.
+  __m512 t = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, 0x44), _mm512_shuffle_ps(s01, s23, 0xEE));
+  t = _mm512_add_ps(t, _mm512_shuffle_f32x4(t, t, 0x4E));  // + the other 256-bit half
+  t = _mm512_add_ps(t, _mm512_shuffle_f32x4(t, t, 0xB1));  // + the neighbouring 128-bit lane
+  return _mm512_castps512_ps128(t);
+}
+
+// B columns contiguous (b_rs == 1, transB): C[i, j0..j0+3] (+)= dot(A[i, :], B[:, j]) for
+// R rows × 4 columns, 16 k-lanes per accumulator, reduced at the end in a fixed order.
 template <int R>
-LLMF_TARGET_AVX512 void small_rows_dot(const Problem& P, int64_t i0) {
+LLMF_TARGET_AVX512 void dot_tile(const Problem& P, int64_t i0, int64_t j0) {
   const float* a = P.a + i0 * P.a_rs;
-  float* c = P.c + i0 * P.ldc;
-  for (int64_t j = 0; j < P.n; j += 4) {
-    const int cols = static_cast<int>(std::min<int64_t>(4, P.n - j));
-    const float* bc[4];
-    for (int q = 0; q < 4; q++) bc[q] = P.b + (j + std::min(q, cols - 1)) * P.b_cs;  // repeat the last column at the edge
-    __m512 acc[R][4];
-    for (int i = 0; i < R; i++)
-      for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < P.k; p += 16) {
-      const __mmask16 mk = lanes(P.k - p);
-      __m512 bv[4];
-      for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(mk, bc[q] + p);
-      for (int i = 0; i < R; i++) {
-        const __m512 av = _mm512_maskz_loadu_ps(mk, a + i * P.a_rs + p);
-        for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
-      }
+  const int cols = static_cast<int>(std::min<int64_t>(4, P.n - j0));
+  const float* bc[4];
+#pragma GCC unroll 6
+  for (int q = 0; q < 4; q++) bc[q] = P.b + (j0 + std::min(q, cols - 1)) * P.b_cs;  // repeat the last column at the edge
+  __m512 acc[R][4];
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 6
+    for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
+  const int64_t k = P.k, lda = P.a_rs;
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    __m512 bv[4];
+#pragma GCC unroll 6
+    for (int q = 0; q < 4; q++) bv[q] = _mm512_loadu_ps(bc[q] + p);
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++) {
+      const __m512 av = _mm512_loadu_ps(a + i * lda + p);
+#pragma GCC unroll 6
+      for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
     }
-    for (int i = 0; i < R; i++)
-      for (int q = 0; q < cols; q++) {
-        float* ci = c + i * P.ldc + j + q;
-        const float s = hsum16(acc[i][q]);
-        *ci = P.accumulate ? *ci + s : s;
-      }
+  }
+  if (p < k) {
+    const __mmask16 mk = lanes(k - p);
+    __m512 bv[4];
+#pragma GCC unroll 6
+    for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(mk, bc[q] + p);
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++) {
+      const __m512 av = _mm512_maskz_loadu_ps(mk, a + i * lda + p);
+#pragma GCC unroll 6
+      for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+    }
+  }
+  const __mmask8 out = static_cast<__mmask8>((1u << cols) - 1);
+#pragma GCC unroll 6
+  for (int i = 0; i < R; i++) {
+    float* ci = P.c + (i0 + i) * P.ldc + j0;
+    __m128 x = hsum4x16(acc[i]);
+    if (P.accumulate) x = _mm_add_ps(_mm_maskz_loadu_ps(out, ci), x);
+    _mm_mask_storeu_ps(ci, out, x);
   }
 }
 
-template <template <int> class F>
-void for_row_groups(const Problem& P) {
-  // F<R> handles R rows; 6 rows × 4 vectors is 24 accumulators, within the 32 registers.
+// Runs Tile<R>(P, i, j0) over all rows in groups of up to 6 (the last group smaller).
+template <template <int> class Tile>
+LLMF_INLINE void row_groups(const Problem& P, int64_t j0) {
   int64_t i = 0;
-  for (; i + 6 <= P.m; i += 6) F<6>::run(P, i);
+  for (; i + 6 <= P.m; i += 6) Tile<6>::run(P, i, j0);
   switch (P.m - i) {
-    case 5: F<5>::run(P, i); break;
-    case 4: F<4>::run(P, i); break;
-    case 3: F<3>::run(P, i); break;
-    case 2: F<2>::run(P, i); break;
-    case 1: F<1>::run(P, i); break;
+    case 5: Tile<5>::run(P, i, j0); break;
+    case 4: Tile<4>::run(P, i, j0); break;
+    case 3: Tile<3>::run(P, i, j0); break;
+    case 2: Tile<2>::run(P, i, j0); break;
+    case 1: Tile<1>::run(P, i, j0); break;
     default: break;
   }
 }
 template <int R>
-struct AxpyRows {
-  static void run(const Problem& P, int64_t i0) { small_rows_axpy<R>(P, i0); }
+struct Axpy {
+  static void run(const Problem& P, int64_t i0, int64_t j0) { axpy_tile<R>(P, i0, j0); }
 };
 template <int R>
-struct DotRows {
-  static void run(const Problem& P, int64_t i0) { small_rows_dot<R>(P, i0); }
+struct Dot {
+  static void run(const Problem& P, int64_t i0, int64_t j0) { dot_tile<R>(P, i0, j0); }
 };
 
 void small_m(const Problem& P) {
-  if (P.b_cs == 1) for_row_groups<AxpyRows>(P);
-  else for_row_groups<DotRows>(P);
+  if (P.b_cs == 1) {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 64) row_groups<Axpy>(P, j0);
+  } else {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 4) row_groups<Dot>(P, j0);
+  }
 }
 
 void blocked(const Problem& P) { blocked_gemm<Avx512>(P); }
