@@ -57,18 +57,24 @@ const lse = new Float32Array(B * H * T);
 const dout = random(out.length, 2);
 const dqkv = new Float32Array(qkv.length);
 
-/** Median and best of `iters` timed calls, in ms, after a short warm-up. */
+/**
+ * Median and best wall time of `iters` calls, in ms, after a short warm-up, and the
+ * process CPU time per call (all threads; on a busy machine the 1-thread CPU time is
+ * the steadiest measure of the work itself).
+ */
 function time(fn) {
   const warmUntil = performance.now() + 200;
   do fn(); while (performance.now() < warmUntil);
   const times = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();
     fn();
     times.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], best: times[0] };
+  return { median: times[Math.floor(times.length / 2)], best: times[0], cpu: (cpu.user + cpu.system) / 1000 / iters };
 }
 
 const fwd = () => addon.attentionForward(qkv, out, lse, B, T, H, Hkv, D, scale);
@@ -94,6 +100,7 @@ const r = (x) => +x.toFixed(3);
 const result = {
   bench: 'attention', B, T, H, Hkv, D, threads, isa,
   fwd_ms: r(tf.median), bwd_ms: r(tb.median), fwd_bwd_ms_median: r(tfb.median), fwd_bwd_ms_best: r(tfb.best),
+  fwd_bwd_cpu_ms: r(tfb.cpu),
   fwd_gflops: gflops(2, tf.median), bwd_gflops: gflops(5, tb.median),
   decode_cache: cacheLen, decode_ms: r(td.median),
 };
@@ -104,6 +111,7 @@ if (args.includes('--json')) {
     `attention B=${B} T=${T} H=${H} Hkv=${Hkv} D=${D}, ${threads} thread(s), ${isa}: ` +
       `forward ${result.fwd_ms} ms (${result.fwd_gflops} GFLOP/s), backward ${result.bwd_ms} ms ` +
       `(${result.bwd_gflops} GFLOP/s), forward+backward ${result.fwd_bwd_ms_median} ms median ` +
-      `(${result.fwd_bwd_ms_best} best of ${iters}); decode 1 token vs ${cacheLen} cached: ${result.decode_ms} ms\n`,
+      `(${result.fwd_bwd_ms_best} best of ${iters}, ${result.fwd_bwd_cpu_ms} ms CPU); ` +
+      `decode 1 token vs ${cacheLen} cached: ${result.decode_ms} ms\n`,
   );
 }

@@ -234,6 +234,7 @@ describe.skipIf(!native)('attention native', () => {
       { B: 2, T: 40, H: 8, Hkv: 2, D: 16 },
       { B: 1, T: 150, H: 4, Hkv: 4, D: 64 },
       { B: 3, T: 12, H: 6, Hkv: 1, D: 20 },
+      { B: 1, T: 21, H: 2, Hkv: 1, D: 96 },
     ])('cached decoding matches the forward rows (%o)', (s) => {
       n.setIsa(isa);
       n.setThreads(2);

@@ -200,8 +200,8 @@ bool forward_head(const HeadView& hv) {
   return true;
 }
 
-// Decode path: each query against its visible cache entries with dot products; no
-// packing, so a single new token reads the cache exactly once.
+// Decode path: each query against its visible cache entries (scores, softmax, weighted
+// sum of values) without packing, so one new token reads its kv head's cache once.
 template <class Ops>
 bool cached_direct_head(const HeadView& hv) {
   ThreadScratch& sc = t_scratch;
@@ -213,10 +213,9 @@ bool cached_direct_head(const HeadView& hv) {
   for (int64_t i = 0; i < hv.Tq; i++) {
     const int64_t n = hv.pos0 + i + 1;
     const float* qi = hv.q + i * hv.ldq;
-    for (int64_t j = 0; j < n; j++) scores[j] = qscale * Ops::dot(qi, hv.k + j * hv.ldk, D);
+    Ops::dots(qi, hv.k, hv.ldk, n, D, qscale, scores);
     const float l = Ops::exp2_row(scores, n, n, Ops::row_max(scores, n));
-    std::fill(o, o + D, 0.f);
-    for (int64_t j = 0; j < n; j++) Ops::axpy(o, hv.v + j * hv.ldv, scores[j], D);
+    Ops::weighted_rows(scores, hv.v, hv.ldv, n, D, o);
     const float inv = 1.f / l;
     float* dst = hv.out + i * hv.ldo;
     for (int64_t d = 0; d < D; d++) dst[d] = o[d] * inv;

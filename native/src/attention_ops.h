@@ -13,7 +13,9 @@
 //   exp2_row(s, n, width, m) -> sum    s[c] = 2^(s[c] - m) for c < n, 0 for n <= c < width
 //   bwd_row(s, dp, n, width, lse2, delta)
 //       p = 2^(s·log2e - lse2), dp = p·(dp - delta), s = p for c < n; both 0 for n <= c < width
-//   dot(a, b, n), axpy(y, x, alpha, n)
+//   dot(a, b, n)
+//   dots(q, K, ldk, n, D, mul, out)    out[j] = mul · q·K[j·ldk ..], j < n   (decode scores)
+//   weighted_rows(p, V, ldv, n, D, out) out[0..D) = Σ_j p[j] · V[j·ldv ..]    (decode output)
 //   transpose8(src, lds, dst, ldd)     dst[j·ldd + i] = src[i·lds + j] for i, j < 8
 #pragma once
 #include <algorithm>
@@ -164,13 +166,27 @@ struct OpsPortable {
   }
 
   static float dot(const float* a, const float* b, int64_t n) {
-    float acc = 0.f;
-    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
-    return acc;
+    // Four partial sums: a single float accumulator is one long dependency chain and
+    // the compiler may not reassociate it.
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int l = 0; l < 4; l++) acc[l] += a[i + l] * b[i + l];
+    for (; i < n; i++) acc[0] += a[i] * b[i];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
   }
 
-  static void axpy(float* y, const float* x, float alpha, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+  static void dots(const float* q, const float* K, int64_t ldk, int64_t n, int64_t D, float mul, float* out) {
+    for (int64_t j = 0; j < n; j++) out[j] = mul * dot(q, K + j * ldk, D);
+  }
+
+  static void weighted_rows(const float* p, const float* V, int64_t ldv, int64_t n, int64_t D, float* out) {
+    for (int64_t d = 0; d < D; d++) out[d] = 0.f;
+    for (int64_t j = 0; j < n; j++) {
+      const float pj = p[j];
+      const float* v = V + j * ldv;
+      for (int64_t d = 0; d < D; d++) out[d] += pj * v[d];
+    }
   }
 };
 
@@ -319,11 +335,38 @@ struct OpsAvx2 {
     return hsum(acc);
   }
 
-  static LLMF_TARGET_AVX2 void axpy(float* y, const float* x, float alpha, int64_t n) {
-    const __m256 av = _mm256_set1_ps(alpha);
-    for (int64_t i = 0; i < n; i += 8) {
-      const __m256i m = lane_mask(n - i);
-      _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(av, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m)));
+  // Four keys at a time: four independent accumulator chains instead of one.
+  static LLMF_TARGET_AVX2 void dots(const float* q, const float* K, int64_t ldk, int64_t n, int64_t D, float mul,
+                                    float* out) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int64_t d = 0; d < D; d += 8) {
+        const __m256i m = lane_mask(D - d);
+        const __m256 qv = _mm256_maskload_ps(q + d, m);
+        for (int i = 0; i < 4; i++) acc[i] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(K + (j + i) * ldk + d, m), acc[i]);
+      }
+      for (int i = 0; i < 4; i++) out[j + i] = mul * hsum(acc[i]);
+    }
+    for (; j < n; j++) out[j] = mul * dot(q, K + j * ldk, D);
+  }
+
+  // Output columns in blocks of 32 held in registers across all n rows.
+  static LLMF_TARGET_AVX2 void weighted_rows(const float* p, const float* V, int64_t ldv, int64_t n, int64_t D,
+                                             float* out) {
+    for (int64_t d0 = 0; d0 < D; d0 += 32) {
+      __m256i m[4];
+      __m256 acc[4];
+      for (int v = 0; v < 4; v++) {
+        m[v] = lane_mask(D - d0 - 8 * v);
+        acc[v] = _mm256_setzero_ps();
+      }
+      for (int64_t j = 0; j < n; j++) {
+        const __m256 pj = _mm256_broadcast_ss(p + j);
+        const float* row = V + j * ldv + d0;
+        for (int v = 0; v < 4; v++) acc[v] = _mm256_fmadd_ps(pj, _mm256_maskload_ps(row + 8 * v, m[v]), acc[v]);
+      }
+      for (int v = 0; v < 4; v++) _mm256_maskstore_ps(out + d0 + 8 * v, m[v], acc[v]);
     }
   }
 };
@@ -458,11 +501,49 @@ struct OpsAvx512 {
     return hsum(acc);
   }
 
-  static LLMF_TARGET_AVX512 void axpy(float* y, const float* x, float alpha, int64_t n) {
-    const __m512 av = _mm512_set1_ps(alpha);
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = lane_mask(n - i);
-      _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  // Four keys at a time: four independent accumulator chains instead of one.
+  static LLMF_TARGET_AVX512 void dots(const float* q, const float* K, int64_t ldk, int64_t n, int64_t D, float mul,
+                                      float* out) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int64_t d = 0; d < D; d += 16) {
+        const __mmask16 m = lane_mask(D - d);
+        const __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
+        for (int i = 0; i < 4; i++) acc[i] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, K + (j + i) * ldk + d), acc[i]);
+      }
+      for (int i = 0; i < 4; i++) out[j + i] = mul * hsum(acc[i]);
+    }
+    for (; j < n; j++) out[j] = mul * dot(q, K + j * ldk, D);
+  }
+
+  // Output columns in blocks of 64 held in registers across all n rows; even and odd
+  // rows use separate accumulators to halve the dependency chains.
+  static LLMF_TARGET_AVX512 void weighted_rows(const float* p, const float* V, int64_t ldv, int64_t n, int64_t D,
+                                               float* out) {
+    for (int64_t d0 = 0; d0 < D; d0 += 64) {
+      __mmask16 m[4];
+      __m512 even[4], odd[4];
+      for (int v = 0; v < 4; v++) {
+        m[v] = lane_mask(D - d0 - 16 * v);
+        even[v] = odd[v] = _mm512_setzero_ps();
+      }
+      int64_t j = 0;
+      for (; j + 2 <= n; j += 2) {
+        const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
+        const float* r0 = V + j * ldv + d0;
+        const float* r1 = r0 + ldv;
+        for (int v = 0; v < 4; v++) {
+          even[v] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(m[v], r0 + 16 * v), even[v]);
+          odd[v] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(m[v], r1 + 16 * v), odd[v]);
+        }
+      }
+      if (j < n) {
+        const __m512 p0 = _mm512_set1_ps(p[j]);
+        for (int v = 0; v < 4; v++)
+          even[v] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(m[v], V + j * ldv + d0 + 16 * v), even[v]);
+      }
+      for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(out + d0 + 16 * v, m[v], _mm512_add_ps(even[v], odd[v]));
     }
   }
 };
