@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerBenchTrain } from './bench-train.js';
 import { registerBenchGenerate } from './bench-generate.js';
 import { registerBenchPrepare } from './bench-prepare.js';
+import { registerBenchTokenizer } from './bench-tokenizer.js';
 import { registerBenchMatmul } from './bench-matmul.js';
 
 export function registerBench(program: Command): void {
@@ -10,5 +11,6 @@ export function registerBench(program: Command): void {
   registerBenchTrain(bench);
   registerBenchGenerate(bench);
   registerBenchPrepare(bench);
+  registerBenchTokenizer(bench);
   registerBenchMatmul(bench);
 }

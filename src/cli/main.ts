@@ -1,6 +1,7 @@
 /** The llmforge command line. Each stage of the flow registers its commands here. */
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerTokenizer } from './tokenizer.js';
 import { registerGenerate } from './generate.js';
 import { registerChat } from './chat.js';
 import { registerData } from './data.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .description('Raw text to a language model you can talk to, serve and ship.')
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerTokenizer(program);
   registerData(program);
   registerTrain(program);
   registerGenerate(program);
