@@ -39,7 +39,8 @@ class Pool {
     stop();
     size_ = n;
     quit_ = false;
-    for (int i = 1; i < n; i++) workers_.emplace_back([this, i] { loop(i); });
+    const uint64_t gen0 = state_.load(std::memory_order_acquire) >> 16;
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, i, gen0] { loop(i, gen0); });
   }
 
   void run(int nthreads, TaskFn fn, void* ctx) {
@@ -69,8 +70,7 @@ class Pool {
   }
 
  private:
-  void loop(int tid) {
-    uint64_t seen = state_.load(std::memory_order_acquire) >> 16;
+  void loop(int tid, uint64_t seen) {
     for (;;) {
       uint64_t st = state_.load(std::memory_order_acquire);
       for (int spin = 0; (st >> 16) == seen && spin < kSpinIters; spin++) {

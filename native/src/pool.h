@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <algorithm>
+#include <type_traits>
 
 namespace llmf {
 
@@ -22,7 +23,9 @@ template <class F>
 void parallel_run(F&& f, int max_threads = 1 << 30) {
   int n = std::min(num_threads(), max_threads);
   if (n < 1) n = 1;
-  run_on_threads(n, [](void* ctx, int tid, int nt) { (*static_cast<F*>(ctx))(tid, nt); }, &f);
+  using Fn = std::remove_reference_t<F>;  // F is a reference type when f is a named lambda
+  Fn* fn = &f;
+  run_on_threads(n, [](void* ctx, int tid, int nt) { (*static_cast<Fn*>(ctx))(tid, nt); }, const_cast<void*>(static_cast<const void*>(fn)));
 }
 
 // Splits [0, n) into one contiguous chunk per thread; f(begin, end). `min_per_thread`
