@@ -1,0 +1,269 @@
+// SIMD building blocks for the pointwise and row kernels (everything but matmul and
+// attention).
+//
+// Each kernel body is written once, as a struct template over a lane count W whose
+// static `run` is always_inline and uses the vector types below (GCC/Clang vector
+// extensions). simd_call<Body>(args...) calls Body<W>::run from an entry function
+// compiled for the active ISA: W = 16 under the AVX-512 target attribute, 8 under
+// AVX2, and kPortableW = 4 without one (SSE2 on x86-64, NEON on AArch64). Inlining a default-target body into a target function
+// is allowed, and generic vectors are lowered after inlining, so one source gives
+// zmm, ymm or xmm code.
+//
+// Rules for bodies, so that all their code lands inside the target function:
+// only always_inline helpers, no lambdas. Helpers take vectors by const reference
+// (free once inlined), which keeps GCC from noting ABI changes for 64-byte vector
+// parameters on every build.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "cpu.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+// "AVX vector return without AVX enabled changes the ABI": true, and irrelevant,
+// because every function taking a vector is inlined into a caller of its ISA.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+namespace llmf {
+namespace simd {
+
+#if defined(__GNUC__) || defined(__clang__)
+// F: W floats; I: W int32 (masks, exponent bits); D: W/2 doubles, the same register
+// width as F (wider generic vectors make GCC keep accumulators in memory).
+template <int W>
+struct Vec;
+template <>
+struct Vec<16> {
+  typedef float F __attribute__((vector_size(64)));
+  typedef float H __attribute__((vector_size(32)));  // half of F
+  typedef int32_t I __attribute__((vector_size(64)));
+  typedef double D __attribute__((vector_size(64)));
+  static I iota() { return I{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
+};
+template <>
+struct Vec<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef float H __attribute__((vector_size(16)));
+  typedef int32_t I __attribute__((vector_size(32)));
+  typedef double D __attribute__((vector_size(32)));
+  static I iota() { return I{0, 1, 2, 3, 4, 5, 6, 7}; }
+};
+template <>
+struct Vec<4> {
+  typedef float F __attribute__((vector_size(16)));
+  typedef float H __attribute__((vector_size(8)));
+  typedef int32_t I __attribute__((vector_size(16)));
+  typedef double D __attribute__((vector_size(16)));
+  static I iota() { return I{0, 1, 2, 3}; }
+};
+// The portable path: 128-bit vectors are baseline on x86-64 (SSE2) and AArch64 (NEON).
+constexpr int kPortableW = 4;
+
+#else
+#error "llmforge kernels need GCC or Clang vector extensions (on Windows, build with clang-cl)"
+#endif
+
+template <int W> using VF = typename Vec<W>::F;
+template <int W> using VI = typename Vec<W>::I;
+template <int W> using VD = typename Vec<W>::D;
+
+// ---- loads, stores, lanes -------------------------------------------------------
+// memcpy is the portable unaligned load/store; compilers turn it into one vmovups.
+
+template <int W>
+LLMF_INLINE VF<W> splat(float s) {
+  return VF<W>{} + s;
+}
+template <int W>
+LLMF_INLINE VF<W> load(const float* p) {
+  VF<W> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int W>
+LLMF_INLINE void store(float* p, const VF<W>& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <int W>
+LLMF_INLINE VD<W> load_f64(const double* p) {
+  VD<W> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int W>
+LLMF_INLINE void store_f64(double* p, const VD<W>& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+// The first k (< W) lanes from p, the rest `fill`: row tails go through the same
+// vector code as full vectors, so a result never depends on where a chunk ends.
+template <int W>
+LLMF_INLINE VF<W> load_part(const float* p, int64_t k, float fill = 0.0f) {
+  float tmp[W];
+  for (int i = 0; i < W; i++) tmp[i] = fill;
+  std::memcpy(tmp, p, static_cast<size_t>(k) * sizeof(float));
+  return load<W>(tmp);
+}
+template <int W>
+LLMF_INLINE void store_part(float* p, const VF<W>& v, int64_t k) {
+  float tmp[W];
+  store<W>(tmp, v);
+  std::memcpy(p, tmp, static_cast<size_t>(k) * sizeof(float));
+}
+
+template <class V>
+LLMF_INLINE auto lane(const V& v, int i) {
+  return v[i];
+}
+
+template <int W>
+LLMF_INLINE VF<W> bits_to_float(const VI<W>& i) {
+  VF<W> f;
+  std::memcpy(&f, &i, sizeof f);
+  return f;
+}
+template <int W>
+LLMF_INLINE VI<W> to_int(const VF<W>& v) {  // truncates toward zero
+  return __builtin_convertvector(v, VI<W>);
+}
+// The low and high halves of v, widened to double.
+template <int W>
+LLMF_INLINE VD<W> lo_f64(const VF<W>& v) {
+  typename Vec<W>::H h;
+  std::memcpy(&h, &v, sizeof h);
+  return __builtin_convertvector(h, VD<W>);
+}
+template <int W>
+LLMF_INLINE VD<W> hi_f64(const VF<W>& v) {
+  typename Vec<W>::H h;
+  std::memcpy(&h, reinterpret_cast<const char*>(&v) + sizeof h, sizeof h);
+  return __builtin_convertvector(h, VD<W>);
+}
+// acc[0, W) += v in float64 (acc is a double array, e.g. a partial column sum).
+template <int W>
+LLMF_INLINE void accumulate_f64(double* acc, const VF<W>& v) {
+  store_f64<W>(acc, load_f64<W>(acc) + lo_f64<W>(v));
+  store_f64<W>(acc + W / 2, load_f64<W>(acc + W / 2) + hi_f64<W>(v));
+}
+// mask lanes are all-ones or zero, as vector comparisons produce.
+template <int W>
+LLMF_INLINE VF<W> select(const VI<W>& mask, const VF<W>& a, const VF<W>& b) {
+#if defined(__clang__)
+  VI<W> ia, ib;
+  std::memcpy(&ia, &a, sizeof a);
+  std::memcpy(&ib, &b, sizeof b);
+  return bits_to_float<W>((ia & mask) | (ib & ~mask));
+#else
+  return mask ? a : b;
+#endif
+}
+
+template <int W>
+LLMF_INLINE VF<W> vmax(const VF<W>& a, const VF<W>& b) {
+  return select<W>(a > b, a, b);
+}
+// Lanes [0, k) set, for masking a partial last vector.
+template <int W>
+LLMF_INLINE auto first_lanes(int64_t k) {
+  return Vec<W>::iota() < static_cast<int32_t>(k);
+}
+
+// Horizontal reductions in a fixed lane order (determinism).
+template <int W>
+LLMF_INLINE double hsum(const VF<W>& v) {
+  double s = 0;
+  for (int i = 0; i < W; i++) s += lane(v, i);
+  return s;
+}
+template <int W>
+LLMF_INLINE double hsum_f64(const VD<W>& v) {
+  double s = 0;
+  for (int i = 0; i < W / 2; i++) s += lane(v, i);
+  return s;
+}
+template <int W>
+LLMF_INLINE float hmax(const VF<W>& v) {
+  float m = lane(v, 0);
+  for (int i = 1; i < W; i++) m = lane(v, i) > m ? lane(v, i) : m;
+  return m;
+}
+
+// Lane-wise sqrt; with -fno-math-errno the compiler turns the lane loop into one
+// vsqrtps of the function's ISA.
+template <int W>
+LLMF_INLINE VF<W> vsqrt(const VF<W>& v) {
+  float tmp[W];
+  store<W>(tmp, v);
+  for (int i = 0; i < W; i++) tmp[i] = __builtin_sqrtf(tmp[i]);
+  return load<W>(tmp);
+}
+
+// ---- transcendental functions ---------------------------------------------------
+
+// exp(x), Cephes-style: x = n·ln2 + r with |r| <= ln2/2, exp(r) by a degree-6
+// polynomial, 2^n built in the exponent bits. Relative error ~2e-7 for
+// x in [-87.3, 88]; above, saturates at exp(88) ~ 1.65e38, so 1 + e and e·σ(x) stay
+// finite in sigmoid-style uses; below (including -inf), exactly 0; NaN stays NaN.
+template <int W>
+LLMF_INLINE VF<W> vexp(const VF<W>& x) {
+  const VF<W> lo = splat<W>(-87.33654f), hi = splat<W>(88.0f);
+  // Clamp so that NaN passes through (and makes the result NaN).
+  VF<W> xc = select<W>(x < lo, lo, x);
+  xc = select<W>(xc > hi, hi, xc);
+  // Round x·log2(e) to the nearest integer: adding and subtracting 1.5·2^23 leaves
+  // no fraction bits (|value| < 2^22 here).
+  VF<W> n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  // r = x - n·ln2, with ln2 split in two so the product is exact in the first part.
+  VF<W> r = xc - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  VF<W> p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  VF<W> scale = bits_to_float<W>((to_int<W>(n) + 127) << 23);
+  return select<W>(x < lo, VF<W>{}, p * scale);
+}
+
+// 1 / (1 + exp(-x)). Exact limits: 0 for x -> -inf, 1 for x -> +inf.
+template <int W>
+LLMF_INLINE VF<W> vsigmoid(const VF<W>& x) {
+  return 1.0f / (1.0f + vexp<W>(-x));
+}
+
+// ---- dispatch ---------------------------------------------------------------------
+
+// The entry points are static: each translation unit gets its own copies, so bodies
+// of the same name in two files (anonymous namespaces mangle alike) never merge.
+#if LLMF_X86
+template <template <int> class Body, class... A>
+LLMF_TARGET_AVX512 __attribute__((noinline)) static void run_avx512(A... a) {
+  Body<16>::run(a...);
+}
+template <template <int> class Body, class... A>
+LLMF_TARGET_AVX2 __attribute__((noinline)) static void run_avx2(A... a) {
+  Body<8>::run(a...);
+}
+#endif
+template <template <int> class Body, class... A>
+__attribute__((noinline)) static void run_portable(A... a) {
+  Body<kPortableW>::run(a...);
+}
+
+// Body<W>::run(args...) for the active ISA. Called per thread chunk (a lambda does not
+// inherit a target attribute, so dispatch happens inside the parallel region).
+template <template <int> class Body, class... A>
+static inline void simd_call(A... a) {
+#if LLMF_X86
+  switch (active_isa()) {
+    case Isa::Avx512: return run_avx512<Body>(a...);
+    case Isa::Avx2: return run_avx2<Body>(a...);
+    default: break;
+  }
+#endif
+  run_portable<Body>(a...);
+}
+
+}  // namespace simd
+}  // namespace llmf
