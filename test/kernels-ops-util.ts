@@ -19,15 +19,9 @@ export const requireNative = process.env.LLMFORGE_REQUIRE_NATIVE === '1';
 export const THREADS = [1, 2, 3];
 const ISAS = ['avx512', 'avx2', 'portable'] as const;
 
-/**
- * Changes the pool size and gives new workers time to start. Workaround: pool.cc's
- * workers read the job generation when they start running, so a job posted right
- * after a resize, before a new worker reads it, is never picked up (deadlock).
- */
+/** Sets the pool size (a no-op when it already has that many threads). */
 export function resizePool(threads: number): void {
-  if (getThreads() === threads) return;
-  setThreads(threads);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  if (getThreads() !== threads) setThreads(threads);
 }
 
 /**
