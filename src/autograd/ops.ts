@@ -149,10 +149,12 @@ export function mul(a: Tensor, b: Tensor): Tensor {
     g.push(() => {
       const dy = out.grad;
       if (dy === null) return;
-      // The kernel writes both gradients; a frozen side gets a scratch buffer.
+      // The kernel writes both gradients; a frozen side gets a scratch buffer, and so does
+      // b in a·a (the kernel's outputs must not alias), whose part is added after.
       const da = a.requiresGrad ? g.gradOf(a) : g.gradients.allocZeroed(a.size);
-      const db = b.requiresGrad ? g.gradOf(b) : g.gradients.allocZeroed(b.size);
+      const db = b.requiresGrad && b !== a ? g.gradOf(b) : g.gradients.allocZeroed(b.size);
       K.mulBackward(a.data, b.data, dy, da, db, a.size);
+      if (b === a && a.requiresGrad) K.axpy(da, db, 1, a.size);
     });
   }
   return out;
