@@ -115,7 +115,8 @@ describe.skipIf(!native)('elementwise kernels: native vs reference', () => {
         checkClose(`addBias ${rows}x${dim} ${cfg}`, x, wantX, 0, 0);
         const db = copy(dbias0);
         k.biasBackward(x0, db, rows, dim);
-        checkClose(`biasBackward ${rows}x${dim} ${cfg}`, db, wantDb, 1e-6, 1e-6);
+        // Column sums go through float partials of up to 32 rows: float-level rounding.
+        checkClose(`biasBackward ${rows}x${dim} ${cfg}`, db, wantDb, 1e-5, 1e-5);
       });
     }
   });

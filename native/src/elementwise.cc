@@ -92,16 +92,19 @@ struct AddBiasBody {
   }
 };
 
-// partial[0, dimPad) += Σ rows [r0, r1) of dout, in float64. dimPad is a multiple of
-// W, so the partial row can be read and written in whole vectors.
+// sum[0, dim) += Σ rows [r0, r1) of dout, through the float partial row `partial`
+// (flushed every kFlushRows rows). Both are `stride` long, a multiple of W, so they
+// can be read and written in whole vectors.
 template <int W>
 struct ColumnSumBody {
-  static LLMF_INLINE void run(const float* dout, double* partial, int64_t r0, int64_t r1, int64_t dim) {
+  static LLMF_INLINE void run(const float* dout, float* partial, double* sum, int64_t r0, int64_t r1, int64_t dim,
+                              int64_t stride) {
     for (int64_t r = r0; r < r1; r++) {
       const float* row = dout + r * dim;
       int64_t j = 0;
-      for (; j + W <= dim; j += W) accumulate_f64<W>(partial + j, load<W>(row + j));
-      if (j < dim) accumulate_f64<W>(partial + j, load_part<W>(row + j, dim - j));
+      for (; j + W <= dim; j += W) accumulate<W>(partial + j, load<W>(row + j));
+      if (j < dim) accumulate<W>(partial + j, load_part<W>(row + j, dim - j));
+      if ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1) flush_partial<W>(partial, sum, stride);
     }
   }
 };
@@ -248,20 +251,15 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   require_length(info, op, "dout", dout, checked_mul(info, op, rows, dim));
   require_length(info, op, "dbias", dbias, dim);
   if (dim == 0 || rows == 0) return info.Env().Undefined();
-  // Each chunk of rows sums into its own float64 partial row; the partials are added
-  // in chunk order, so a given thread count always gives the same bits.
-  int64_t dim_pad = (dim + 15) / 16 * 16;
+  // Each chunk of rows sums into its own partial row; the partials are added in chunk
+  // order, so a given thread count always gives the same bits.
   int nt = plan_threads(rows, std::max<int64_t>(1, kMinPerThread / dim));
-  double* partial = scratch_f64(static_cast<size_t>(nt * dim_pad));
-  std::memset(partial, 0, sizeof(double) * static_cast<size_t>(nt * dim_pad));
+  ColumnPartials partials(1, nt, dim);
   parallel_chunks(rows, nt, 1, [&](int chunk, int64_t r0, int64_t r1) {
-    simd_call<ColumnSumBody>(static_cast<const float*>(dout.data), partial + chunk * dim_pad, r0, r1, dim);
+    simd_call<ColumnSumBody>(static_cast<const float*>(dout.data), partials.f_row(0, chunk), partials.d_row(0, chunk),
+                             r0, r1, dim, partials.stride);
   });
-  for (int64_t j = 0; j < dim; j++) {
-    double s = 0;
-    for (int t = 0; t < nt; t++) s += partial[t * dim_pad + j];
-    dbias.data[j] = static_cast<float>(dbias.data[j] + s);
-  }
+  partials.add_to(dbias.data, 0, dim);
   return info.Env().Undefined();
 }
 

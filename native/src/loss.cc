@@ -21,6 +21,8 @@ using namespace simd;
 
 constexpr int64_t kMinElemsPerThread = 1 << 14;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Vectors of exps summed in float before the partial sum moves to float64.
+constexpr int64_t kSumBlock = 64;
 
 struct RowStats {
   float max;
@@ -29,7 +31,7 @@ struct RowStats {
 };
 
 // Max, then Σ exp(x - max) of one row; tail lanes are filled with -inf, which
-// vexp maps to exactly 0. The exps are summed in float64.
+// vexp maps to exactly 0.
 template <int W>
 LLMF_INLINE RowStats row_stats(const float* x, int64_t vocab) {
   VF<W> m0 = splat<W>(kNegInf), m1 = m0;
@@ -42,13 +44,21 @@ LLMF_INLINE RowStats row_stats(const float* x, int64_t vocab) {
     m0 = vmax<W>(m0, j + W <= vocab ? load<W>(x + j) : load_part<W>(x + j, vocab - j, kNegInf));
   float m = hmax<W>(vmax<W>(m0, m1));
 
-  VD<W> s0 = VD<W>{}, s1 = VD<W>{};
-  for (j = 0; j < vocab; j += W) {
-    VF<W> e = vexp<W>((j + W <= vocab ? load<W>(x + j) : load_part<W>(x + j, vocab - j, kNegInf)) - m);
-    s0 += lo_f64<W>(e);
-    s1 += hi_f64<W>(e);
+  // Float lanes summed over blocks of kSumBlock vectors, each block's sum added in
+  // float64: float adds keep the exp loop cheap, the blocks keep the rounding small.
+  VD<W> total = VD<W>{};
+  for (j = 0; j < vocab;) {
+    const int64_t end = std::min(vocab, j + kSumBlock * W);
+    VF<W> s0 = VF<W>{}, s1 = VF<W>{};
+    for (; j + 2 * W <= end; j += 2 * W) {
+      s0 += vexp<W>(load<W>(x + j) - m);
+      s1 += vexp<W>(load<W>(x + j + W) - m);
+    }
+    for (; j < end; j += W) s0 += vexp<W>((j + W <= vocab ? load<W>(x + j) : load_part<W>(x + j, vocab - j, kNegInf)) - m);
+    VF<W> s = s0 + s1;
+    total += lo_f64<W>(s) + hi_f64<W>(s);
   }
-  return {m, hsum_f64<W>(s0 + s1)};
+  return {m, hsum_f64<W>(total)};
 }
 
 // out[j] = exp(x[j] - max)·scale (+ out[j] when kAccumulate). out may be x.

@@ -3,9 +3,9 @@
 // Rows are split over threads. A row (dim floats) stays in L1 across the passes a
 // kernel makes over it, so each kernel reads and writes main memory once. The weight
 // and bias gradients are column sums over all rows: each thread chunk accumulates its
-// rows into its own float64 partial row, and the partials are added in chunk order,
-// so a given thread count always produces the same bits and threads never share a
-// cache line of output.
+// rows into its own partial row (float, flushed to float64 every kFlushRows rows), and
+// the chunks' partials are added in chunk order, so a given thread count always
+// produces the same bits and threads never write to a shared cache line.
 #include <napi.h>
 
 #include <cmath>
@@ -24,9 +24,6 @@ using namespace simd;
 constexpr int64_t kMinElemsPerThread = 1 << 13;
 
 int64_t min_rows_per_thread(int64_t dim) { return std::max<int64_t>(1, kMinElemsPerThread / std::max<int64_t>(1, dim)); }
-
-// Partial gradient rows are padded to whole vectors of any width we use.
-int64_t padded(int64_t dim) { return (dim + 15) / 16 * 16; }
 
 // Σ row[0, dim), float lanes, summed across lanes in double.
 template <int W>
@@ -90,8 +87,8 @@ struct LayernormForwardBody {
 
 // One vector of the layernorm backward's second pass: k lanes (W, or the row tail).
 template <int W>
-LLMF_INLINE void layernorm_dx_step(const float* dout, const float* x, const float* weight, float* dx, double* pw,
-                                   double* pb, float mu, float rs, float mean_g, float mean_gx, int64_t k) {
+LLMF_INLINE void layernorm_dx_step(const float* dout, const float* x, const float* weight, float* dx, float* pw,
+                                   float* pb, float mu, float rs, float mean_g, float mean_gx, int64_t k) {
   bool full = k == W;
   VF<W> d = full ? load<W>(dout) : load_part<W>(dout, k);
   VF<W> xhat = ((full ? load<W>(x) : load_part<W>(x, k)) - mu) * rs;
@@ -100,15 +97,17 @@ LLMF_INLINE void layernorm_dx_step(const float* dout, const float* x, const floa
   if (full) store<W>(dx, dxv);
   else store_part<W>(dx, dxv, k);
   // Tail lanes have d = 0, so the padded partial lanes only ever add zero.
-  accumulate_f64<W>(pw, d * xhat);
-  if (pb) accumulate_f64<W>(pb, d);
+  accumulate<W>(pw, d * xhat);
+  if (pb) accumulate<W>(pb, d);
 }
 
 template <int W>
 struct LayernormBackwardBody {
+  // pw/pb: this chunk's float partial rows, flushed into the float64 rows dw/db
+  // (db and pb are null without a bias); stride is their padded length.
   static LLMF_INLINE void run(const float* dout, const float* x, const float* weight, const float* mean,
-                              const float* rstd, float* dx, double* pw, double* pb, int64_t r0, int64_t r1,
-                              int64_t dim) {
+                              const float* rstd, float* dx, float* pw, float* pb, double* dw, double* db, int64_t r0,
+                              int64_t r1, int64_t dim, int64_t stride) {
     for (int64_t r = r0; r < r1; r++) {
       const float* dr = dout + r * dim;
       const float* xr = x + r * dim;
@@ -134,6 +133,10 @@ struct LayernormBackwardBody {
       if (j < dim)
         layernorm_dx_step<W>(dr + j, xr + j, weight + j, dxr + j, pw + j, pb ? pb + j : nullptr, mu, rs, mean_g,
                              mean_gx, dim - j);
+      if ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1) {
+        flush_partial<W>(pw, dw, stride);
+        if (pb) flush_partial<W>(pb, db, stride);
+      }
     }
   }
 };
@@ -158,7 +161,7 @@ struct RmsnormForwardBody {
 };
 
 template <int W>
-LLMF_INLINE void rmsnorm_dx_step(const float* dout, const float* x, const float* weight, float* dx, double* pw,
+LLMF_INLINE void rmsnorm_dx_step(const float* dout, const float* x, const float* weight, float* dx, float* pw,
                                  float rs, float mean_gx, int64_t k) {
   bool full = k == W;
   VF<W> d = full ? load<W>(dout) : load_part<W>(dout, k);
@@ -167,13 +170,13 @@ LLMF_INLINE void rmsnorm_dx_step(const float* dout, const float* x, const float*
   VF<W> dxv = (full ? load<W>(dx) : load_part<W>(dx, k)) + rs * (g - xhat * mean_gx);
   if (full) store<W>(dx, dxv);
   else store_part<W>(dx, dxv, k);
-  accumulate_f64<W>(pw, d * xhat);
+  accumulate<W>(pw, d * xhat);
 }
 
 template <int W>
 struct RmsnormBackwardBody {
   static LLMF_INLINE void run(const float* dout, const float* x, const float* weight, const float* rstd, float* dx,
-                              double* pw, int64_t r0, int64_t r1, int64_t dim) {
+                              float* pw, double* dw, int64_t r0, int64_t r1, int64_t dim, int64_t stride) {
     for (int64_t r = r0; r < r1; r++) {
       const float* dr = dout + r * dim;
       const float* xr = x + r * dim;
@@ -190,18 +193,10 @@ struct RmsnormBackwardBody {
       int64_t j = 0;
       for (; j + W <= dim; j += W) rmsnorm_dx_step<W>(dr + j, xr + j, weight + j, dxr + j, pw + j, rs, mean_gx, W);
       if (j < dim) rmsnorm_dx_step<W>(dr + j, xr + j, weight + j, dxr + j, pw + j, rs, mean_gx, dim - j);
+      if ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1) flush_partial<W>(pw, dw, stride);
     }
   }
 };
-
-// out[0, dim) += Σ_t partial[t·stride + j] over nt chunks, in chunk order.
-void add_partials(float* out, const double* partial, int nt, int64_t stride, int64_t dim) {
-  for (int64_t j = 0; j < dim; j++) {
-    double s = 0;
-    for (int t = 0; t < nt; t++) s += partial[t * stride + j];
-    out[j] = static_cast<float>(out[j] + s);
-  }
-}
 
 // ---- N-API bindings -------------------------------------------------------------
 
@@ -246,21 +241,18 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   if (dbias.data) require_length(info, op, "dbias", dbias, dim);
   if (rows == 0) return info.Env().Undefined();
 
-  int64_t stride = padded(dim);
   int nt = plan_threads(rows, min_rows_per_thread(dim));
-  int64_t slots = dbias.data ? 2 : 1;
-  double* partial = scratch_f64(static_cast<size_t>(slots * nt * stride));
-  std::memset(partial, 0, sizeof(double) * static_cast<size_t>(slots * nt * stride));
-  double* pw = partial;
-  double* pb = dbias.data ? partial + nt * stride : nullptr;
+  bool has_bias = dbias.data != nullptr;
+  ColumnPartials partials(has_bias ? 2 : 1, nt, dim);
   parallel_chunks(rows, nt, 1, [&](int chunk, int64_t r0, int64_t r1) {
     simd_call<LayernormBackwardBody>(static_cast<const float*>(dout.data), static_cast<const float*>(x.data),
                                      static_cast<const float*>(weight.data), static_cast<const float*>(mean.data),
-                                     static_cast<const float*>(rstd.data), dx.data, pw + chunk * stride,
-                                     pb ? pb + chunk * stride : nullptr, r0, r1, dim);
+                                     static_cast<const float*>(rstd.data), dx.data, partials.f_row(0, chunk),
+                                     has_bias ? partials.f_row(1, chunk) : nullptr, partials.d_row(0, chunk),
+                                     has_bias ? partials.d_row(1, chunk) : nullptr, r0, r1, dim, partials.stride);
   });
-  add_partials(dweight.data, pw, nt, stride, dim);
-  if (pb) add_partials(dbias.data, pb, nt, stride, dim);
+  partials.add_to(dweight.data, 0, dim);
+  if (has_bias) partials.add_to(dbias.data, 1, dim);
   return info.Env().Undefined();
 }
 
@@ -299,16 +291,15 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   require_length(info, op, "dweight", dweight, dim);
   if (rows == 0) return info.Env().Undefined();
 
-  int64_t stride = padded(dim);
   int nt = plan_threads(rows, min_rows_per_thread(dim));
-  double* pw = scratch_f64(static_cast<size_t>(nt * stride));
-  std::memset(pw, 0, sizeof(double) * static_cast<size_t>(nt * stride));
+  ColumnPartials partials(1, nt, dim);
   parallel_chunks(rows, nt, 1, [&](int chunk, int64_t r0, int64_t r1) {
     simd_call<RmsnormBackwardBody>(static_cast<const float*>(dout.data), static_cast<const float*>(x.data),
                                    static_cast<const float*>(weight.data), static_cast<const float*>(rstd.data),
-                                   dx.data, pw + chunk * stride, r0, r1, dim);
+                                   dx.data, partials.f_row(0, chunk), partials.d_row(0, chunk), r0, r1, dim,
+                                   partials.stride);
   });
-  add_partials(dweight.data, pw, nt, stride, dim);
+  partials.add_to(dweight.data, 0, dim);
   return info.Env().Undefined();
 }
 

@@ -158,10 +158,35 @@ LLMF_INLINE VF<W> select(const VI<W>& mask, const VF<W>& a, const VF<W>& b) {
 #endif
 }
 
+// max/min written so that x86 maxps/minps implement them exactly (they return the
+// second operand when either is NaN): vmax(a, b) is b when a is NaN, and vice versa.
 template <int W>
 LLMF_INLINE VF<W> vmax(const VF<W>& a, const VF<W>& b) {
   return select<W>(a > b, a, b);
 }
+template <int W>
+LLMF_INLINE VF<W> vmin(const VF<W>& a, const VF<W>& b) {
+  return select<W>(a < b, a, b);
+}
+// acc[0, W) += v.
+template <int W>
+LLMF_INLINE void accumulate(float* acc, const VF<W>& v) {
+  store<W>(acc, load<W>(acc) + v);
+}
+
+// Column sums over many rows (weight and bias gradients): each row adds into a float
+// partial row (one add per vector), and every kFlushRows rows the float row is added
+// into a float64 row and cleared, so float rounding never builds up over more than
+// kFlushRows terms while the per-row cost stays that of float.
+constexpr int64_t kFlushRows = 32;
+template <int W>
+LLMF_INLINE void flush_partial(float* f, double* d, int64_t len) {  // len: a multiple of W
+  for (int64_t j = 0; j < len; j += W) {
+    accumulate_f64<W>(d + j, load<W>(f + j));
+    store<W>(f + j, VF<W>{});
+  }
+}
+
 // Lanes [0, k) set, for masking a partial last vector.
 template <int W>
 LLMF_INLINE auto first_lanes(int64_t k) {
@@ -207,9 +232,8 @@ LLMF_INLINE VF<W> vsqrt(const VF<W>& v) {
 template <int W>
 LLMF_INLINE VF<W> vexp(const VF<W>& x) {
   const VF<W> lo = splat<W>(-87.33654f), hi = splat<W>(88.0f);
-  // Clamp so that NaN passes through (and makes the result NaN).
-  VF<W> xc = select<W>(x < lo, lo, x);
-  xc = select<W>(xc > hi, hi, xc);
+  // Clamp (one maxps and one minps); a NaN x passes through and makes the result NaN.
+  VF<W> xc = vmin<W>(hi, vmax<W>(lo, x));
   // Round x·log2(e) to the nearest integer: adding and subtracting 1.5·2^23 leaves
   // no fraction bits (|value| < 2^22 here).
   VF<W> n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;

@@ -66,5 +66,37 @@ inline double* scratch_f64(size_t n) {
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+inline float* scratch_f32(size_t n) {
+  static thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// Zeroed per-chunk partial rows for column sums (see flush_partial in ops_simd.h):
+// `slots` sums (e.g. weight and bias gradients) × `chunks`, each `stride` long, as
+// float rows and float64 rows. Slot s of chunk c is at (s·chunks + c)·stride.
+struct ColumnPartials {
+  float* f;
+  double* d;
+  int64_t stride;
+  int chunks;
+  ColumnPartials(int slots, int chunks_, int64_t dim) : stride((dim + 15) / 16 * 16), chunks(chunks_) {
+    size_t n = static_cast<size_t>(slots) * static_cast<size_t>(chunks) * static_cast<size_t>(stride);
+    f = scratch_f32(n);
+    d = scratch_f64(n);
+    std::memset(f, 0, n * sizeof(float));
+    std::memset(d, 0, n * sizeof(double));
+  }
+  float* f_row(int slot, int chunk) const { return f + (slot * chunks + chunk) * stride; }
+  double* d_row(int slot, int chunk) const { return d + (slot * chunks + chunk) * stride; }
+  // out[0, dim) += Σ over chunks of slot's float64 rows, in chunk order.
+  void add_to(float* out, int slot, int64_t dim) const {
+    for (int64_t j = 0; j < dim; j++) {
+      double s = 0;
+      for (int c = 0; c < chunks; c++) s += d_row(slot, c)[j];
+      out[j] = static_cast<float>(out[j] + s);
+    }
+  }
+};
 
 }  // namespace llmf
