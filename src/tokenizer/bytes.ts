@@ -60,7 +60,8 @@ export function tokenStringToBytes(token: string): Uint8Array | undefined {
 }
 
 const textEncoder = new TextEncoder();
-export const utf8Decoder = new TextDecoder('utf-8');
+/** Keeps a leading U+FEFF (the default decoder drops it, which would break round trips). */
+export const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function utf8(s: string): Uint8Array {
   return textEncoder.encode(s);

@@ -56,16 +56,18 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * Where to cut `text` (within [0, text.length)) so both sides pre-tokenize as the whole would with
- * the gpt2/gpt4 patterns: after a newline followed by a non-space character, or else before a space
- * that follows a non-space character. Returns -1 if there is no such place.
+ * Where to cut `text` (an index in (0, text.length)) so both sides pre-tokenize exactly as the whole
+ * does with the gpt2/gpt4 patterns: just after a lone newline between two non-space characters, or
+ * else before a single space that follows a non-space character. (Not after a longer run of white
+ * space: gpt2 splits a run before a word differently from a run at the end of the text.)
+ * Returns -1 if there is no such place.
  */
 export function safeCut(text: string): number {
-  for (let i = text.length - 2; i >= 0; i--) {
-    if (text.charCodeAt(i) === 10 && !isSpace(text.charCodeAt(i + 1))) return i + 1;
+  for (let i = text.length - 2; i >= 1; i--) {
+    if (text.charCodeAt(i) === 10 && !isSpace(text.charCodeAt(i + 1)) && !isSpace(text.charCodeAt(i - 1))) return i + 1;
   }
-  for (let i = text.length - 1; i > 0; i--) {
-    if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1))) return i;
+  for (let i = text.length - 2; i > 0; i--) {
+    if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1)) && !isSpace(text.charCodeAt(i + 1))) return i;
   }
   return -1;
 }
