@@ -5,19 +5,36 @@
 // static `run` is always_inline and uses the vector types below (GCC/Clang vector
 // extensions). simd_call<Body>(args...) calls Body<W>::run from an entry function
 // compiled for the active ISA: W = 16 under the AVX-512 target attribute, 8 under
-// AVX2, and kPortableW = 4 without one (SSE2 on x86-64, NEON on AArch64). Inlining a default-target body into a target function
-// is allowed, and generic vectors are lowered after inlining, so one source gives
-// zmm, ymm or xmm code.
+// AVX2, and kPortableW = 4 without one (SSE2 on x86-64, NEON on AArch64). Inlining a
+// default-target body into a target function is allowed, and generic vectors are
+// lowered after inlining, so one source gives zmm, ymm or xmm code. Compilers without
+// vector extensions (MSVC) get small structs with the same operators instead
+// (LLMF_EMULATE_VECTORS forces that on GCC, to test it).
 //
 // Rules for bodies, so that all their code lands inside the target function:
 // only always_inline helpers, no lambdas. Helpers take vectors by const reference
 // (free once inlined), which keeps GCC from noting ABI changes for 64-byte vector
 // parameters on every build.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "cpu.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(LLMF_EMULATE_VECTORS)
+#define LLMF_VECTOR_EXT 1
+#define LLMF_NOINLINE __attribute__((noinline))
+#else
+#define LLMF_VECTOR_EXT 0
+#if defined(_MSC_VER)
+#define LLMF_NOINLINE __declspec(noinline)
+#elif defined(__GNUC__)
+#define LLMF_NOINLINE __attribute__((noinline))
+#else
+#define LLMF_NOINLINE
+#endif
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 // "AVX vector return without AVX enabled changes the ABI": true, and irrelevant,
@@ -28,7 +45,7 @@
 namespace llmf {
 namespace simd {
 
-#if defined(__GNUC__) || defined(__clang__)
+#if LLMF_VECTOR_EXT
 // F: W floats; I: W int32 (masks, exponent bits); D: W/2 doubles, the same register
 // width as F (wider generic vectors make GCC keep accumulators in memory).
 template <int W>
@@ -61,7 +78,89 @@ struct Vec<4> {
 constexpr int kPortableW = 4;
 
 #else
-#error "llmforge kernels need GCC or Clang vector extensions (on Windows, build with clang-cl)"
+// Lane arrays with the vector-extension operators the kernels use (elementwise
+// arithmetic, scalar broadcast, comparisons giving all-ones/zero int lanes, shifts).
+template <class T, int N>
+struct Lanes {
+  T v[N];
+  T operator[](int i) const { return v[i]; }
+  T& operator[](int i) { return v[i]; }
+};
+#define LLMF_LANES_BINOP(OP, R)                                                                     \
+  template <class T, int N>                                                                         \
+  LLMF_INLINE Lanes<R, N> operator OP(const Lanes<T, N>& a, const Lanes<T, N>& b) {                 \
+    Lanes<R, N> r;                                                                                  \
+    for (int i = 0; i < N; i++) r.v[i] = static_cast<R>(a.v[i] OP b.v[i]);                          \
+    return r;                                                                                       \
+  }                                                                                                 \
+  template <class T, int N>                                                                         \
+  LLMF_INLINE Lanes<R, N> operator OP(const Lanes<T, N>& a, T b) {                                  \
+    Lanes<R, N> r;                                                                                  \
+    for (int i = 0; i < N; i++) r.v[i] = static_cast<R>(a.v[i] OP b);                               \
+    return r;                                                                                       \
+  }                                                                                                 \
+  template <class T, int N>                                                                         \
+  LLMF_INLINE Lanes<R, N> operator OP(T a, const Lanes<T, N>& b) {                                  \
+    Lanes<R, N> r;                                                                                  \
+    for (int i = 0; i < N; i++) r.v[i] = static_cast<R>(a OP b.v[i]);                               \
+    return r;                                                                                       \
+  }
+LLMF_LANES_BINOP(+, T)
+LLMF_LANES_BINOP(-, T)
+LLMF_LANES_BINOP(*, T)
+LLMF_LANES_BINOP(/, T)
+LLMF_LANES_BINOP(&, T)
+LLMF_LANES_BINOP(|, T)
+#undef LLMF_LANES_BINOP
+#define LLMF_LANES_CMP(OP)                                                                          \
+  template <class T, int N>                                                                         \
+  LLMF_INLINE Lanes<int32_t, N> operator OP(const Lanes<T, N>& a, const Lanes<T, N>& b) {           \
+    Lanes<int32_t, N> r;                                                                            \
+    for (int i = 0; i < N; i++) r.v[i] = a.v[i] OP b.v[i] ? -1 : 0;                                 \
+    return r;                                                                                       \
+  }                                                                                                 \
+  template <class T, int N>                                                                         \
+  LLMF_INLINE Lanes<int32_t, N> operator OP(const Lanes<T, N>& a, T b) {                            \
+    Lanes<int32_t, N> r;                                                                            \
+    for (int i = 0; i < N; i++) r.v[i] = a.v[i] OP b ? -1 : 0;                                      \
+    return r;                                                                                       \
+  }
+LLMF_LANES_CMP(<)
+LLMF_LANES_CMP(>)
+#undef LLMF_LANES_CMP
+template <class T, int N>
+LLMF_INLINE Lanes<T, N> operator-(const Lanes<T, N>& a) {
+  return T(0) - a;
+}
+template <class T, int N>
+LLMF_INLINE Lanes<T, N> operator~(const Lanes<T, N>& a) {
+  Lanes<T, N> r;
+  for (int i = 0; i < N; i++) r.v[i] = ~a.v[i];
+  return r;
+}
+template <class T, int N>
+LLMF_INLINE Lanes<T, N> operator<<(const Lanes<T, N>& a, int s) {
+  Lanes<T, N> r;
+  for (int i = 0; i < N; i++) r.v[i] = static_cast<T>(static_cast<uint32_t>(a.v[i]) << s);
+  return r;
+}
+template <class T, int N>
+LLMF_INLINE Lanes<T, N>& operator+=(Lanes<T, N>& a, const Lanes<T, N>& b) {
+  return a = a + b;
+}
+
+template <int W>
+struct Vec {
+  typedef Lanes<float, W> F;
+  typedef Lanes<int32_t, W> I;
+  typedef Lanes<double, W / 2> D;
+  static I iota() {
+    I r;
+    for (int i = 0; i < W; i++) r.v[i] = i;
+    return r;
+  }
+};
+constexpr int kPortableW = 4;
 #endif
 
 template <int W> using VF = typename Vec<W>::F;
@@ -122,6 +221,7 @@ LLMF_INLINE VF<W> bits_to_float(const VI<W>& i) {
   std::memcpy(&f, &i, sizeof f);
   return f;
 }
+#if LLMF_VECTOR_EXT
 template <int W>
 LLMF_INLINE VI<W> to_int(const VF<W>& v) {  // truncates toward zero
   return __builtin_convertvector(v, VI<W>);
@@ -139,6 +239,26 @@ LLMF_INLINE VD<W> hi_f64(const VF<W>& v) {
   std::memcpy(&h, reinterpret_cast<const char*>(&v) + sizeof h, sizeof h);
   return __builtin_convertvector(h, VD<W>);
 }
+#else
+template <int W>
+LLMF_INLINE VI<W> to_int(const VF<W>& v) {
+  VI<W> r;
+  for (int i = 0; i < W; i++) r.v[i] = static_cast<int32_t>(v.v[i]);
+  return r;
+}
+template <int W>
+LLMF_INLINE VD<W> lo_f64(const VF<W>& v) {
+  VD<W> r;
+  for (int i = 0; i < W / 2; i++) r.v[i] = v.v[i];
+  return r;
+}
+template <int W>
+LLMF_INLINE VD<W> hi_f64(const VF<W>& v) {
+  VD<W> r;
+  for (int i = 0; i < W / 2; i++) r.v[i] = v.v[W / 2 + i];
+  return r;
+}
+#endif
 // acc[0, W) += v in float64 (acc is a double array, e.g. a partial column sum).
 template <int W>
 LLMF_INLINE void accumulate_f64(double* acc, const VF<W>& v) {
@@ -148,7 +268,7 @@ LLMF_INLINE void accumulate_f64(double* acc, const VF<W>& v) {
 // mask lanes are all-ones or zero, as vector comparisons produce.
 template <int W>
 LLMF_INLINE VF<W> select(const VI<W>& mask, const VF<W>& a, const VF<W>& b) {
-#if defined(__clang__)
+#if defined(__clang__) || !LLMF_VECTOR_EXT
   VI<W> ia, ib;
   std::memcpy(&ia, &a, sizeof a);
   std::memcpy(&ib, &b, sizeof b);
@@ -219,7 +339,7 @@ template <int W>
 LLMF_INLINE VF<W> vsqrt(const VF<W>& v) {
   float tmp[W];
   store<W>(tmp, v);
-  for (int i = 0; i < W; i++) tmp[i] = __builtin_sqrtf(tmp[i]);
+  for (int i = 0; i < W; i++) tmp[i] = std::sqrt(tmp[i]);
   return load<W>(tmp);
 }
 
@@ -262,16 +382,16 @@ LLMF_INLINE VF<W> vsigmoid(const VF<W>& x) {
 // of the same name in two files (anonymous namespaces mangle alike) never merge.
 #if LLMF_X86
 template <template <int> class Body, class... A>
-LLMF_TARGET_AVX512 __attribute__((noinline)) static void run_avx512(A... a) {
+LLMF_TARGET_AVX512 LLMF_NOINLINE static void run_avx512(A... a) {
   Body<16>::run(a...);
 }
 template <template <int> class Body, class... A>
-LLMF_TARGET_AVX2 __attribute__((noinline)) static void run_avx2(A... a) {
+LLMF_TARGET_AVX2 LLMF_NOINLINE static void run_avx2(A... a) {
   Body<8>::run(a...);
 }
 #endif
 template <template <int> class Body, class... A>
-__attribute__((noinline)) static void run_portable(A... a) {
+LLMF_NOINLINE static void run_portable(A... a) {
   Body<kPortableW>::run(a...);
 }
 
