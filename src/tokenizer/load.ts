@@ -147,7 +147,11 @@ function modelFromVocabAndMerges(
   for (let b = 0; b < 256; b++) {
     const id = index.get(String.fromCharCode(b));
     if (id === undefined) {
-      throw new TokenizerFileError(path, `vocab has no token for byte 0x${b.toString(16).padStart(2, '0')}: not a byte-level BPE vocabulary`);
+      throw new TokenizerFileError(
+        path,
+        `vocab has no token for byte 0x${b.toString(16).padStart(2, '0')}: a byte-level BPE needs all 256 bytes ` +
+          '(Hugging Face trainers: initial_alphabet=ByteLevel.alphabet())',
+      );
     }
     byteIds[b] = id;
   }
