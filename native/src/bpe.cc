@@ -43,42 +43,45 @@ namespace {
 
 constexpr int32_t kNoRank = 0x7fffffff;
 
-// (a, b) -> (rank, result), open addressing.
+// (a, b) -> (rank, result), open addressing; key and value share a 16-byte slot (one cache miss).
 class PairMap {
  public:
   void build(const int32_t* a, const int32_t* b, const int32_t* r, size_t n) {
     size_t cap = 16;
     while (cap < n * 2 + 2) cap <<= 1;
-    keys_.assign(cap, ~uint64_t{0});
-    vals_.assign(cap, 0);
+    slots_.assign(cap, Slot{kEmpty, 0, 0});
     mask_ = cap - 1;
     for (size_t i = 0; i < n; i++) {
       uint64_t k = key(a[i], b[i]);
       size_t h = mix(k) & mask_;
-      while (keys_[h] != ~uint64_t{0} && keys_[h] != k) h = (h + 1) & mask_;
-      if (keys_[h] == k) continue;  // a pair listed twice keeps its first rank
-      keys_[h] = k;
-      vals_[h] = (static_cast<uint64_t>(i) << 32) | static_cast<uint32_t>(r[i]);
+      while (slots_[h].key != kEmpty && slots_[h].key != k) h = (h + 1) & mask_;
+      if (slots_[h].key == k) continue;  // a pair listed twice keeps its first rank
+      slots_[h] = Slot{k, static_cast<int32_t>(i), static_cast<uint32_t>(r[i])};
     }
   }
-  // Returns rank (kNoRank if absent) and sets *result.
+  // Returns the rank (kNoRank if absent) and sets *result.
   inline int32_t lookup(uint32_t a, uint32_t b, uint32_t* result) const {
     uint64_t k = key(a, b);
     size_t h = mix(k) & mask_;
     for (;;) {
-      uint64_t kk = keys_[h];
-      if (kk == k) {
-        *result = static_cast<uint32_t>(vals_[h]);
-        return static_cast<int32_t>(vals_[h] >> 32);
+      const Slot& s = slots_[h];
+      if (s.key == k) {
+        *result = s.result;
+        return s.rank;
       }
-      if (kk == ~uint64_t{0}) return kNoRank;
+      if (s.key == kEmpty) return kNoRank;
       h = (h + 1) & mask_;
     }
   }
 
  private:
-  std::vector<uint64_t> keys_;
-  std::vector<uint64_t> vals_;
+  struct Slot {
+    uint64_t key;
+    int32_t rank;
+    uint32_t result;
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  std::vector<Slot> slots_;
   size_t mask_ = 0;
   static inline uint64_t key(uint32_t a, uint32_t b) { return (static_cast<uint64_t>(a) << 32) | b; }
   static inline uint64_t mix(uint64_t k) {
@@ -88,43 +91,93 @@ class PairMap {
   }
 };
 
-// Piece → ids cache of one thread. Single-id results are stored in the value itself.
+// Piece → ids cache of one thread: open addressing, 32-byte slots. Pieces of up to 8 bytes (most
+// of them) are compared inside the slot without touching the key arena; a single-id result is
+// stored inline. The table starts small (hot pieces stay in L1/L2) and is cleared when full.
 class PieceCache {
  public:
-  PieceCache() : map_(kCap) {}
-  // Returns true and appends the ids if cached.
-  inline bool get(const uint8_t* p, uint32_t len, uint64_t h, std::vector<uint32_t>* out) const {
-    const uint64_t* v = map_.find(p, len, h);
-    if (!v) return false;
-    uint64_t x = *v;
-    if (x >> 63) {
-      out->push_back(static_cast<uint32_t>(x));
-    } else {
-      uint32_t off = static_cast<uint32_t>(x), n = static_cast<uint32_t>(x >> 32);
-      out->insert(out->end(), ids_.begin() + off, ids_.begin() + off + n);
+  PieceCache() { reset(1 << 12); }
+
+  inline bool get(const uint8_t* p, uint32_t len, uint64_t h, uint64_t key8, std::vector<uint32_t>* out) const {
+    size_t i = h & mask_;
+    for (;;) {
+      const Slot& s = slots_[i];
+      if (s.len == 0) return false;
+      if (s.hash == h && s.len == len && s.key8 == key8 && (len <= 8 || std::memcmp(keys_.data() + s.key_off, p, len) == 0)) {
+        if (s.n == 1) out->push_back(s.val);
+        else out->insert(out->end(), ids_.begin() + s.val, ids_.begin() + s.val + s.n);
+        return true;
+      }
+      i = (i + 1) & mask_;
     }
-    return true;
   }
-  inline void put(const uint8_t* p, uint32_t len, uint64_t h, const uint32_t* ids, uint32_t n) {
-    if (map_.size() >= kCap / 2 - 1 || map_.arena_bytes() > (64u << 20)) {
-      map_.reset(kCap);
-      ids_.clear();
+
+  inline void put(const uint8_t* p, uint32_t len, uint64_t h, uint64_t key8, const uint32_t* ids, uint32_t n) {
+    if ((size_ + 1) * 2 > slots_.size()) {
+      if (slots_.size() >= kMaxSlots || keys_.size() > (32u << 20)) reset(1 << 12);
+      else grow();
     }
-    uint64_t v;
+    size_t i = h & mask_;
+    while (slots_[i].len != 0) i = (i + 1) & mask_;
+    Slot& s = slots_[i];
+    s.hash = h;
+    s.key8 = key8;
+    s.len = len;
+    s.n = n;
+    s.key_off = 0;
+    if (len > 8) {
+      s.key_off = static_cast<uint32_t>(keys_.size());
+      keys_.insert(keys_.end(), p, p + len);
+    }
     if (n == 1) {
-      v = (uint64_t{1} << 63) | ids[0];
+      s.val = ids[0];
     } else {
-      v = (static_cast<uint64_t>(n) << 32) | static_cast<uint32_t>(ids_.size());
+      s.val = static_cast<uint32_t>(ids_.size());
       ids_.insert(ids_.end(), ids, ids + n);
     }
-    bool inserted;
-    *map_.upsert(p, len, h, v, &inserted) = v;
+    size_++;
+  }
+
+  static inline uint64_t key8_of(const uint8_t* p, size_t len) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, len < 8 ? len : 8);
+    return v;
   }
 
  private:
-  static constexpr size_t kCap = 1 << 18;
-  ByteMap map_;
+  struct Slot {
+    uint64_t hash;
+    uint64_t key8;
+    uint32_t len;  // 0 = empty
+    uint32_t n;
+    uint32_t val;
+    uint32_t key_off;
+  };
+  static constexpr size_t kMaxSlots = 1 << 19;
+  std::vector<Slot> slots_;
+  std::vector<uint8_t> keys_;
   std::vector<uint32_t> ids_;
+  size_t mask_ = 0, size_ = 0;
+
+  void reset(size_t cap) {
+    slots_.assign(cap, Slot{0, 0, 0, 0, 0, 0});
+    mask_ = cap - 1;
+    size_ = 0;
+    keys_.clear();
+    ids_.clear();
+  }
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.size() * 2, Slot{0, 0, 0, 0, 0, 0});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (!s.len) continue;
+      size_t i = s.hash & mask_;
+      while (slots_[i].len) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
 };
 
 struct Encoder {
@@ -237,10 +290,11 @@ struct Encoder {
         }
       } else {
         uint64_t h = hash_bytes(p, len);
-        if (!cache.get(p, static_cast<uint32_t>(len), h, out)) {
+        uint64_t key8 = PieceCache::key8_of(p, len);
+        if (!cache.get(p, static_cast<uint32_t>(len), h, key8, out)) {
           size_t before = out->size();
           bpe(p, len, out);
-          if (len <= 256) cache.put(p, static_cast<uint32_t>(len), h, out->data() + before,
+          if (len <= 256) cache.put(p, static_cast<uint32_t>(len), h, key8, out->data() + before,
                                     static_cast<uint32_t>(out->size() - before));
         }
       }
