@@ -111,9 +111,16 @@ if (!skipEncode) {
   } else log('  (llmforge native encoder unavailable: build the addon)');
   tokMod.setNativeTokenizer(false);
   await time('llmforge (JavaScript)', 1, () => ours.encode(text));
+  tokMod.setBatchThreads(allThreads);
+  await time('llmforge (JavaScript) encodeBatch', allThreads, async () => flat(await ours.encodeBatch(segments)));
   tokMod.setNativeTokenizer(true);
   await time('gpt-tokenizer', 1, () => gptTok.encode(text));
   await time('tiktoken (wasm)', 1, () => tt.encode_ordinary(text));
+  await time('HF tokenizers (encode)', 1, async () => {
+    const out = [];
+    for (const seg of segments) out.push((await hfTok.encode(seg)).getIds());
+    return flat(out);
+  });
   await time('HF tokenizers (encodeBatch)', allThreads, async () => flat((await hfTok.encodeBatch(segments)).map((e) => e.getIds())));
   tt.free();
 }

@@ -78,13 +78,19 @@ export function safeCut(text: string): number {
  */
 export async function* fileSegments(file: string, onBytes: (n: number) => void): AsyncGenerator<string> {
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  raw.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? b.length : b.length));
-  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
+  const gz = file.endsWith('.gz');
+  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  if (gz) raw.on('error', (err) => stream.destroy(err));
   const decoder = new TextDecoder('utf-8');
   let carry = '';
+  let reported = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      // Progress in bytes read from disk (compressed bytes for .gz).
+      if (raw.bytesRead > reported) {
+        onBytes(raw.bytesRead - reported);
+        reported = raw.bytesRead;
+      }
       carry += decoder.decode(chunk, { stream: true });
       while (carry.length >= SEGMENT) {
         let cut = safeCut(carry);
@@ -100,6 +106,7 @@ export async function* fileSegments(file: string, onBytes: (n: number) => void):
   } catch (err) {
     throw new Error(`${file}: read failed (${err instanceof Error ? err.message : String(err)})`);
   }
+  if (raw.bytesRead > reported) onBytes(raw.bytesRead - reported);
   carry += decoder.decode();
   if (carry.length > 0) yield carry;
 }

@@ -42,6 +42,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly byteLengths: Uint32Array;
   private tokenIndex: Map<string, number> | undefined;
   private specialRegexAll: RegExp | undefined;
+  private readonly specialRegexBySet = new Map<string, RegExp>();
   private nativeHandle: NativeEncoderHandle | null | undefined;
   private json: string | undefined;
   private hashHex: string | undefined;
@@ -186,7 +187,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** The JavaScript encoder (the reference the native one is tested against). */
   encodeOrdinaryJs(text: string): Uint32Array {
-    let out = new Uint32Array(Math.max(16, text.length + (text.length >> 2)));
+    let out = new Uint32Array(Math.min(text.length + 16, 1 << 20));
     let n = 0;
     const re = this.re;
     const cache = this.cache;
@@ -268,9 +269,16 @@ export class BpeTokenizer implements Tokenizer {
       this.specialRegexAll ??= specialRegex([...this.specialTokens.keys()]);
       re = this.specialRegexAll;
     } else {
-      const names = [...allowed].filter((s) => this.specialTokens.has(s));
+      const names = [...allowed].filter((s) => this.specialTokens.has(s)).sort();
       if (names.length === 0) return null;
-      re = specialRegex(names);
+      const key = names.join('\u0000');
+      let cached = this.specialRegexBySet.get(key);
+      if (!cached) {
+        cached = specialRegex(names);
+        if (this.specialRegexBySet.size > 64) this.specialRegexBySet.clear();
+        this.specialRegexBySet.set(key, cached);
+      }
+      re = cached;
     }
     re.lastIndex = 0;
     let m = re.exec(text);
