@@ -24,11 +24,14 @@ function cli(args: string[], env: Record<string, string> = {}): { status: number
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
-const common = ['--preset', 'tiny', '--max-steps', '12', '--save-every', '2', '--eval-every', '6', '--batch', '4', '--seed', '3'];
+// Enough steps that the kill below lands mid-run even on a fast machine.
+const STEPS = 30;
+const LAST = `step-${String(STEPS).padStart(7, '0')}`;
+const common = ['--preset', 'tiny', '--max-steps', String(STEPS), '--save-every', '2', '--eval-every', '15', '--batch', '4', '--seed', '3'];
 
 function finalWeights(run: string): Buffer {
   const latest = readFileSync(join(run, 'latest'), 'utf8').trim();
-  expect(latest).toBe('step-0000012');
+  expect(latest).toBe(LAST);
   return readFileSync(join(run, 'checkpoints', latest, 'model.safetensors'));
 }
 
@@ -49,17 +52,17 @@ describe('llmforge train', () => {
   it('trains, evaluates, plots and checkpoints', () => {
     const run = join(work, 'ref');
     const r = cli(['train', '--data', data, '--out', run, ...common]);
-    expect(r.stderr).toMatch(/step 12\/12 \| loss [\d.]+ \| lr [\d.e-]+ \| grad norm [\d.]+ \| \d+ tok\/s \| MFU [\d.]+% \| ETA/);
+    expect(r.stderr).toMatch(/step 30\/30 \| loss [\d.]+ \| lr [\d.e-]+ \| grad norm [\d.]+ \| \d+ tok\/s \| MFU [\d.]+% \| ETA/);
     expect(r.status).toBe(0);
     reference = finalWeights(run);
     for (const f of ['metrics.jsonl', 'loss.svg', 'lr.svg']) expect(existsSync(join(run, f))).toBe(true);
     const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-    expect(records.filter((x) => 'train_loss' in x)).toHaveLength(12);
+    expect(records.filter((x) => 'train_loss' in x)).toHaveLength(STEPS);
     const evals = records.filter((x) => 'val_loss' in x);
-    expect(evals.map((e) => e.step)).toEqual([6, 12]);
+    expect(evals.map((e) => e.step)).toEqual([15, 30]);
     expect(evals[0].val_bpb).toBeGreaterThan(0);
     expect(readdirSync(join(run, 'checkpoints'))).toHaveLength(3); // keep: 3
-    const ckpt = join(run, 'checkpoints', 'step-0000012');
+    const ckpt = join(run, 'checkpoints', LAST);
     for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json']) {
       expect(existsSync(join(ckpt, f)), f).toBe(true);
     }
@@ -83,14 +86,14 @@ describe('llmforge train', () => {
       });
       child.on('error', reject);
     });
-    expect(readFileSync(join(run, 'latest'), 'utf8').trim() < 'step-0000012').toBe(true);
+    expect(readFileSync(join(run, 'latest'), 'utf8').trim() < LAST).toBe(true);
     const r = cli(['train', '--data', data, '--out', run, ...common, '--resume']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming from .*step-00000/);
     expect(finalWeights(run).equals(reference)).toBe(true);
     const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; train_loss?: number })
       .filter((x) => x.train_loss !== undefined).map((x) => x.step);
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
   });
 
   it('survives a kill in the middle of a checkpoint write', () => {
