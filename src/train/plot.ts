@@ -94,7 +94,7 @@ function f(x: number): string {
 function fmt(x: number): string {
   if (x === 0) return '0';
   const a = Math.abs(x);
-  if (a >= 1e4 || a < 1e-3) return x.toExponential(1);
+  if (a >= 1e4 || a < 1e-4) return x.toExponential(1);
   return Number(x.toPrecision(4)).toString();
 }
 
