@@ -3,6 +3,10 @@ import { parentPort } from 'node:worker_threads';
 import type { WorkerReply, WorkerRequest } from './batch.js';
 import { tokenizerFromHfJson } from './load.js';
 import type { BpeTokenizer } from './tokenizer.js';
+import { setNativeTokenizer } from './native.js';
+
+// Workers are the fallback for when the native encoder is not in use: encode in JavaScript here too.
+setNativeTokenizer(false);
 
 const loaded = new Map<string, BpeTokenizer>();
 
