@@ -86,6 +86,7 @@ describe('llmforge tokenizer', () => {
       [['--pattern', 'gpt5'], /unknown pattern 'gpt5'/],
       [['--pattern', '(unclosed'], /invalid pattern regex/],
       [['--vocab-size', '260'], /vocab size 260 is too small: .*256 \(bytes\) \+ 7 \(special tokens\) = 263/],
+      [['--vocab-size', '100', '--special', 'none'], /vocab size 100 is too small: .*256 \(bytes\) \+ 0 \(special tokens\) = 256/],
       [['--special', '<|a|>', '<|a|>'], /duplicate special token '<\|a\|>'/],
     ];
     for (const [extra, msg] of attempts) {

@@ -102,7 +102,7 @@ export function registerTokenizer(program: Command): void {
     .command('train')
     .description('train a byte-level BPE tokenizer on text files and write tokenizer.json')
     .option('--input <path...>', 'text files or folders (recursive; .gz files are decompressed)')
-    .option('--vocab-size <n>', 'total vocabulary: 256 bytes + merges + special tokens', intArg(257))
+    .option('--vocab-size <n>', 'total vocabulary: 256 bytes + merges + special tokens', intArg(1))
     .option('--pattern <p>', 'pre-tokenizer split: gpt2, gpt4 (digits in groups of 1-3) or a regex', 'gpt4')
     .option(
       '--special <token...>',
