@@ -11,6 +11,7 @@ import hf from 'tokenizers';
 import { trainTokenizer, trainTokenizerDetailed, loadTokenizer, setNativeTokenizer, DEFAULT_SPECIAL_TOKENS } from '../src/tokenizer/index.js';
 import { trainMergesJs } from '../src/tokenizer/merge-loop.js';
 import { rng } from './helpers.js';
+import { adversarialText } from './tokenizer-helpers.js';
 
 const TEXT = readFileSync(new URL('./fixtures/public-domain-bible.txt', import.meta.url), 'utf8');
 
@@ -94,12 +95,13 @@ describe.each(['native', 'js'] as const)('training (%s loops)', (backend) => {
     expect(loaded.toTokenizerJson()).toBe(tokenizer.toTokenizerJson());
   });
 
-  it.each(['gpt2', 'gpt4', String.raw`\p{L}+|\p{N}|[^\p{L}\p{N}]+`])('writes a tokenizer.json that HF tokenizers loads with identical ids (pattern %s)', async (pattern) => {
+  it.each(['gpt2', 'gpt4', String.raw`\p{L}+|\p{N}|[^\p{L}\p{N}]+`, String.raw`\w+|\d|\s+|[^\w\s]+`])('writes a tokenizer.json that HF tokenizers loads with identical ids (pattern %s)', async (pattern) => {
     setNativeTokenizer(native);
     const tok = await trainTokenizer({ texts: [TEXT], vocabSize: 800, pattern, progress: false });
     const h = hf.Tokenizer.fromString(tok.toTokenizerJson());
     const r = rng(3);
-    const samples = [TEXT.slice(0, 3000), "It's 2024: 12345 items, DON'T panic!\r\n\n  ok", '日本語 😀 e\u0301'];
+    const samples = [TEXT.slice(0, 3000), "It's 2024: 12345 items, DON'T panic!\r\n\n  ok", '日本語 😀 e\u0301', 'x_y ٣٤ ² é\u0301\u0300 ok'];
+    for (let k = 0; k < 30; k++) samples.push(adversarialText(r, 50));
     for (let k = 0; k < 20; k++) {
       let s = '';
       for (let i = 0; i < 40; i++) s += String.fromCodePoint([0x20, 0x61 + Math.floor(r() * 26), 0x30 + Math.floor(r() * 10), 0xe9, 0x4e2d, 0x0a][Math.floor(r() * 6)]);

@@ -52,9 +52,13 @@ export function resolvePattern(spec: string): Pattern {
   return { name: 'custom', source: spec, jsSource };
 }
 
+/** Oniguruma's Unicode \w: letters, marks, decimal digits, connector punctuation. */
+const WORD_CLASS = String.raw`\p{L}\p{M}\p{Nd}\p{Pc}`;
+
 /**
  * Translates Oniguruma / tiktoken regex syntax to a JavaScript 'u' RegExp source:
- * `\s`/`\S` → White_Space property, `(?i:…)` → case classes for ASCII letters (plus ſ/K that fold to s/k),
+ * `\s`/`\S` → White_Space property, `\d`/`\w` → their Unicode meanings (JavaScript's are ASCII only),
+ * `(?i:…)` → case classes for ASCII letters (plus ſ/K that fold to s/k),
  * possessive quantifiers (`++`, `*+`, `?+`, `}+`) → greedy.
  */
 export function toJsRegexSource(src: string): string {
@@ -74,6 +78,10 @@ export function toJsRegexSource(src: string): string {
       i++;
       if (d === 's') out += String.raw`\p{White_Space}`;
       else if (d === 'S') out += String.raw`\P{White_Space}`;
+      else if (d === 'd') out += String.raw`\p{Nd}`;
+      else if (d === 'D') out += String.raw`\P{Nd}`;
+      else if (d === 'w') out += inClass ? WORD_CLASS : `[${WORD_CLASS}]`;
+      else if (d === 'W' && !inClass) out += `[^${WORD_CLASS}]`;
       else if ((d === 'p' || d === 'P') && src[i + 1] === '{' && src.indexOf('}', i) > 0) {
         const end = src.indexOf('}', i);
         out += '\\' + src.slice(i, end + 1);
