@@ -229,52 +229,58 @@ LLMF_TARGET_AVX512 LLMF_INLINE __m128 hsum4x16(const __m512 x[4]) {
   return _mm512_castps512_ps128(t);
 }
 
-// B columns contiguous (b_rs == 1, transB): C[i, j0..j0+3] (+)= dot(A[i, :], B[:, j]) for
-// R rows × 4 columns, 16 k-lanes per accumulator, reduced at the end in a fixed order.
-template <int R>
+// B columns contiguous (b_rs == 1, transB): C[i, j0..j0+Q-1] (+)= dot(A[i, :], B[:, j])
+// for R rows × Q columns, 16 k-lanes per accumulator, reduced at the end in a fixed
+// order. Q = 8 for one or two rows (decoding), so enough loads are in flight.
+template <int R, int Q>
 LLMF_TARGET_AVX512 void dot_tile(const Problem& P, int64_t i0, int64_t j0) {
+  static_assert(Q % 4 == 0 && R * Q <= 24, "accumulators must fit the 32 registers");
   const float* a = P.a + i0 * P.a_rs;
-  const int cols = static_cast<int>(std::min<int64_t>(4, P.n - j0));
-  const float* bc[4];
-#pragma GCC unroll 6
-  for (int q = 0; q < 4; q++) bc[q] = P.b + (j0 + std::min(q, cols - 1)) * P.b_cs;  // repeat the last column at the edge
-  __m512 acc[R][4];
+  const int cols = static_cast<int>(std::min<int64_t>(Q, P.n - j0));
+  const float* bc[Q];
+#pragma GCC unroll 8
+  for (int q = 0; q < Q; q++) bc[q] = P.b + (j0 + std::min(q, cols - 1)) * P.b_cs;  // repeat the last column at the edge
+  __m512 acc[R][Q];
 #pragma GCC unroll 6
   for (int i = 0; i < R; i++)
-#pragma GCC unroll 6
-    for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int q = 0; q < Q; q++) acc[i][q] = _mm512_setzero_ps();
   const int64_t k = P.k, lda = P.a_rs;
   int64_t p = 0;
   for (; p + 16 <= k; p += 16) {
-    __m512 bv[4];
-#pragma GCC unroll 6
-    for (int q = 0; q < 4; q++) bv[q] = _mm512_loadu_ps(bc[q] + p);
+    __m512 bv[Q];
+#pragma GCC unroll 8
+    for (int q = 0; q < Q; q++) bv[q] = _mm512_loadu_ps(bc[q] + p);
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++) {
       const __m512 av = _mm512_loadu_ps(a + i * lda + p);
-#pragma GCC unroll 6
-      for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+#pragma GCC unroll 8
+      for (int q = 0; q < Q; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
     }
   }
   if (p < k) {
     const __mmask16 mk = lanes(k - p);
-    __m512 bv[4];
-#pragma GCC unroll 6
-    for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(mk, bc[q] + p);
+    __m512 bv[Q];
+#pragma GCC unroll 8
+    for (int q = 0; q < Q; q++) bv[q] = _mm512_maskz_loadu_ps(mk, bc[q] + p);
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++) {
       const __m512 av = _mm512_maskz_loadu_ps(mk, a + i * lda + p);
-#pragma GCC unroll 6
-      for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+#pragma GCC unroll 8
+      for (int q = 0; q < Q; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
     }
   }
-  const __mmask8 out = static_cast<__mmask8>((1u << cols) - 1);
 #pragma GCC unroll 6
   for (int i = 0; i < R; i++) {
-    float* ci = P.c + (i0 + i) * P.ldc + j0;
-    __m128 x = hsum4x16(acc[i]);
-    if (P.accumulate) x = _mm_add_ps(_mm_maskz_loadu_ps(out, ci), x);
-    _mm_mask_storeu_ps(ci, out, x);
+#pragma GCC unroll 2
+    for (int q0 = 0; q0 < Q; q0 += 4) {
+      if (q0 >= cols) break;
+      float* ci = P.c + (i0 + i) * P.ldc + j0 + q0;
+      const __mmask8 out = static_cast<__mmask8>((1u << std::min(4, cols - q0)) - 1);
+      __m128 x = hsum4x16(acc[i] + q0);
+      if (P.accumulate) x = _mm_add_ps(_mm_maskz_loadu_ps(out, ci), x);
+      _mm_mask_storeu_ps(ci, out, x);
+    }
   }
 }
 
@@ -298,12 +304,16 @@ struct Axpy {
 };
 template <int R>
 struct Dot {
-  static void run(const Problem& P, int64_t i0, int64_t j0) { dot_tile<R>(P, i0, j0); }
+  static void run(const Problem& P, int64_t i0, int64_t j0) { dot_tile<R, 4>(P, i0, j0); }
 };
 
 void small_m(const Problem& P) {
   if (P.b_cs == 1) {
     for (int64_t j0 = 0; j0 < P.n; j0 += 64) row_groups<Axpy>(P, j0);
+  } else if (P.m == 1) {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 8) dot_tile<1, 8>(P, 0, j0);
+  } else if (P.m == 2) {
+    for (int64_t j0 = 0; j0 < P.n; j0 += 8) dot_tile<2, 8>(P, 0, j0);
   } else {
     for (int64_t j0 = 0; j0 < P.n; j0 += 4) row_groups<Dot>(P, j0);
   }
