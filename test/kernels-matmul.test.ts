@@ -32,6 +32,7 @@ const SHAPES: Shape[] = [
   { batch: 1, m: 53, n: 37, k: 67, why: 'primes, blocked' },
   { batch: 1, m: 300, n: 257, k: 129, why: 'large-ish, split over threads' },
   { batch: 1, m: 1, n: 300, k: 77, why: 'm = 1 (GEMV)' },
+  { batch: 1, m: 2, n: 45, k: 19, why: 'two rows, column tail' },
   { batch: 1, m: 3, n: 1000, k: 300, why: 'few rows, columns split over threads' },
   { batch: 1, m: 48, n: 70, k: 33, why: 'largest unpacked m' },
   { batch: 1, m: 49, n: 70, k: 33, why: 'smallest blocked m' },
