@@ -13,7 +13,7 @@ export function buildProgram(): Command {
   program
     .name('llmforge')
     .description('Raw text to a language model you can talk to, serve and ship.')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerTokenizer(program);
   registerData(program);
