@@ -1,4 +1,5 @@
 /** The llmforge command line. Each stage of the flow registers its commands here. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerTokenizer } from './tokenizer.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   program
     .name('llmforge')
     .description('Raw text to a language model you can talk to, serve and ship.')
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerTokenizer(program);
@@ -23,6 +25,11 @@ export function buildProgram(): Command {
   registerBench(program);
   registerQuickstart(program);
   return program;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 export async function main(argv: string[]): Promise<void> {
