@@ -40,7 +40,11 @@ writeFileSync(join(data, 'tokenizer.json'), readFileSync(tok));
 let torch = null;
 if (existsSync('/usr/bin/python3')) {
   process.stderr.write(`PyTorch: ${iters} iterations…\n`);
-  const out = run('/usr/bin/python3', [join(root, 'bench', 'nanogpt_torch.py'), '--data', data, '--threads', a.threads, '--iters', String(iters), '--eval-batches', String(evalBatches)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // OpenBLAS picks its own kernels for this CPU (the machine-wide OPENBLAS_CORETYPE may pin older ones).
+  const torchEnv = { ...env };
+  delete torchEnv.OPENBLAS_CORETYPE;
+  delete torchEnv.OPENBLAS_L2_SIZE;
+  const out = run('/usr/bin/python3', [join(root, 'bench', 'nanogpt_torch.py'), '--data', data, '--threads', a.threads, '--iters', String(iters), '--eval-batches', String(evalBatches)], { stdio: ['ignore', 'pipe', 'inherit'], env: torchEnv });
   torch = JSON.parse(out.trim().split('\n').pop());
 }
 

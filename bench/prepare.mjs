@@ -4,7 +4,7 @@
 //   node bench/prepare.mjs [--tokenizer FILE] [--input PATH...] [--repeat N] [--threads N] [--runs K] [--dedup MODE]
 //
 // Without --tokenizer it trains (once, cached in $TMPDIR/llmforge-bench/) a 32768-id tokenizer on the
-// input. Without --input it uses /work/shared/corpora/*.txt when present, else examples/data/.
+// input. Without --input it uses ../shared/corpora/*.txt when present, else examples/data/.
 // Prints the best of K runs as one line: {"bench":"prepare","mb_per_s":…,…}. Needs `npm run build`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ const opt = (name, dflt) => {
 const inputs = [];
 for (let i = args.indexOf('--input') + 1; i > 0 && i < args.length && !args[i].startsWith('--'); i++) inputs.push(args[i]);
 if (inputs.length === 0) {
-  const shared = '/work/shared/corpora';
+  const shared = join(root, '..', 'shared', 'corpora');
   if (existsSync(shared)) inputs.push(...readdirSync(shared).filter((f) => f.endsWith('.txt')).sort().map((f) => join(shared, f)));
   else inputs.push(join(root, 'examples', 'data'));
 }

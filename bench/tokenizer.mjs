@@ -5,16 +5,17 @@
 //   node bench/tokenizer.mjs [--input FILE...] [--runs N] [--train-input FILE] [--train-vocab N] [--json]
 //
 // Encoding: GPT-2 (r50k ranks shipped by the gpt-tokenizer dev dependency) on several MB of English
-// (default: every /work/shared/corpora/*.txt, concatenated), MB/s of UTF-8 input, best of --runs
+// (default: every ../shared/corpora/*.txt, concatenated), MB/s of UTF-8 input, best of --runs
 // (first, cold-cache run also shown). Every encoder's ids are checked against tiktoken's.
 // Training: llmforge vs Hugging Face tokenizers (Node binding, default BpeTrainer: vocab 30000) on
 // one file with the GPT-2 byte-level pre-tokenizer. Set LLMFORGE_DIST to use another build of dist/.
 import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 function opt(name, def) {
@@ -26,9 +27,9 @@ function opt(name, def) {
 }
 const json = args.includes('--json');
 const runs = Number(opt('runs', ['3'])[0]);
-const corpora = '/work/shared/corpora';
+const corpora = join(root, '..', 'shared', 'corpora');
 const inputs = opt('input', existsSync(corpora) ? readdirSync(corpora).filter((f) => f.endsWith('.txt')).sort().map((f) => join(corpora, f)) : []);
-if (inputs.length === 0) throw new Error('give --input FILE (no /work/shared/corpora here)');
+if (inputs.length === 0) throw new Error('give --input FILE (no ../shared/corpora beside the repository)');
 const trainInput = opt('train-input', [join(corpora, 'kjv.txt')])[0];
 const trainVocab = Number(opt('train-vocab', ['30000'])[0]);
 const skipTrain = args.includes('--no-train');
