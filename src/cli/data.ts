@@ -5,7 +5,7 @@ import { DataError } from '../data/errors.js';
 import { DEFAULTS, type DedupMode, type PrepareProgress, type PrepareResult, prepare } from '../data/prepare.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { formatDuration } from '../util/progress.js';
+import { Progress } from '../util/progress.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 export interface PrepareCliOptions {
@@ -82,32 +82,20 @@ export function applyConfigFile(cmd: Command, file: string): void {
   }
 }
 
-/** A one-line progress bar on stderr (terminals only): MB done, MB/s, ETA. */
+/** A one-line progress bar on stderr (terminals only): MB done, MB/s, ETA, documents and tokens. */
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): {
   update: (p: PrepareProgress) => void;
   done: () => void;
 } {
-  const tty = Boolean(stream.isTTY) && process.env.CI !== 'true';
-  let drawn = false;
+  let bar: Progress | null = null;
   return {
     update(p) {
-      if (!tty) return;
-      const frac = p.totalBytes > 0 ? Math.min(1, p.bytes / p.totalBytes) : 0;
-      const mb = p.bytes / 1e6;
-      const rate = p.seconds > 0 ? mb / p.seconds : 0;
-      const eta = rate > 0 ? (p.totalBytes / 1e6 - mb) / rate : 0;
-      const width = 24;
-      const filled = Math.round(frac * width);
-      stream.write(
-        `\r\x1b[Kprepare ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${(frac * 100).toFixed(0).padStart(3)}% ` +
-          `${mb.toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB ${rate.toFixed(1)} MB/s ETA ${formatDuration(eta)} ` +
-          `${p.documents} docs ${p.tokens} tokens`,
-      );
-      drawn = true;
+      bar ??= new Progress({ total: p.totalBytes, label: 'prepare', unit: 'MB', unitScale: 1e-6, stream, whenPiped: false });
+      bar.update(p.bytes, `${p.documents} docs ${p.tokens} tokens`);
     },
     done() {
-      if (drawn) stream.write('\r\x1b[K');
-      drawn = false;
+      bar?.clear();
+      bar = null;
     },
   };
 }

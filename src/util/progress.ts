@@ -53,21 +53,31 @@ export class Progress {
     if (this.tty) this.stream.write('\n');
   }
 
+  /** Erases the bar (on a terminal) without printing a final line. */
+  clear(): void {
+    if (this.tty) this.stream.write('\r\x1b[K');
+  }
+
   private draw(now: number): void {
     if (!this.tty && this.o.whenPiped === false) return;
     const { total, label } = this.o;
     const frac = total > 0 ? Math.min(1, this.current / total) : 0;
     const secs = (now - this.start) / 1000;
     const scale = this.o.unitScale ?? 1;
+    const unit = this.o.unit ?? 'it';
     const rate = secs > 0 ? (this.current * scale) / secs : 0;
     const eta = this.current > 0 && frac < 1 ? (secs / this.current) * (total - this.current) : 0;
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    const rateText = `${rate >= 100 ? rate.toFixed(0) : rate.toFixed(2)} ${this.o.unit ?? 'it'}/s`;
-    const text = `${label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${this.current}/${total} ${rateText} ETA ${formatDuration(eta)}${this.suffix ? ` ${this.suffix}` : ''}`;
+    const text = `${label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${amount(this.current * scale)}/${amount(total * scale)} ${unit} ` +
+      `${amount(rate)} ${unit}/s ETA ${formatDuration(eta)} elapsed ${formatDuration(secs)}${this.suffix ? ` ${this.suffix}` : ''}`;
     this.stream.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`);
   }
+}
+
+function amount(x: number): string {
+  return Number.isInteger(x) || x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
 
 export function formatDuration(seconds: number): string {
