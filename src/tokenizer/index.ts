@@ -17,7 +17,6 @@ export {
   trainTokenizer,
   trainTokenizerDetailed,
   checkTrainOptions,
-  writeFileAtomic,
   DEFAULT_SPECIAL_TOKENS,
   type TrainOptions,
   type TrainResult,

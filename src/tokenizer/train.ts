@@ -4,9 +4,9 @@
  * The counting and merge hot loops run natively when the addon has them (gpt2/gpt4 patterns), with
  * the same result as the JavaScript path.
  */
-import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { dirname } from 'node:path';
 import { type Merge } from './bpe.js';
 import { fileSegments, listInputFiles, type InputFile } from './input.js';
 import { trainMergesJs, type Words, type MergeResult } from './merge-loop.js';
@@ -16,6 +16,7 @@ import { defaultProgress, silentProgress, type ProgressReporter } from './progre
 import { BpeTokenizer } from './tokenizer.js';
 import { unicodeClassRanges } from './unicode.js';
 import { utf8 } from './bytes.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** Special tokens reserved when none are given: what chat templates need. */
 export const DEFAULT_SPECIAL_TOKENS: readonly string[] = [
@@ -151,7 +152,13 @@ export async function trainTokenizerDetailed(options: TrainOptions): Promise<Tra
     pattern,
     specialTokens: specialMap,
   });
-  if (options.out !== undefined) await writeFileAtomic(options.out, tokenizer.toTokenizerJson());
+  if (options.out !== undefined) {
+    try {
+      writeFileAtomic(options.out, tokenizer.toTokenizerJson());
+    } catch (err) {
+      throw new Error(`${options.out}: cannot write (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
   const stats: TrainStats = {
     seconds: (performance.now() - t0) / 1000,
     chars,
@@ -326,18 +333,6 @@ async function checkWritable(out: string): Promise<void> {
     if ((await stat(out)).isDirectory()) throw new Error(`${out}: output path is a folder`);
   } catch (err) {
     if (err instanceof Error && err.message.startsWith(out)) throw err;
-  }
-}
-
-/** Writes a temp file beside `path` and renames it into place; nothing partial is ever left. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new Error(`${path}: cannot write (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
