@@ -3,7 +3,7 @@
 // machine in this run. Each script can also run alone (see its header). Output: the scripts' own lines.
 //
 //   npm run bench                 # all
-//   npm run bench -- train matmul # some: matmul, train, nanogpt, tokenizer, prepare, generate
+//   npm run bench -- train matmul # some: matmul, train, train-loop, nanogpt, tokenizer, prepare, generate
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const suites = {
   matmul: ['matmul.mjs'],
   train: ['train.mjs'],
+  'train-loop': ['train-loop.mjs'],
   nanogpt: ['nanogpt.mjs'],
   tokenizer: ['tokenizer.mjs'],
   prepare: ['prepare.mjs'],
