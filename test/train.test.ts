@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainTokenizer } from '../src/tokenizer/index.js';
@@ -109,7 +109,32 @@ describe('llmforge train', () => {
   });
 });
 
+/** Root can mount a small tmpfs: a real full disk. Elsewhere this one case is skipped. */
+function mountTinyDisk(dir: string, size: string): boolean {
+  if (process.getuid?.() !== 0) return false;
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status === 0;
+}
+
 describe('llmforge train: bad input', () => {
+  it('a full disk during a checkpoint: clear error, last checkpoint intact', (ctx) => {
+    const disk = join(work, 'disk');
+    mkdirSync(disk);
+    if (!mountTinyDisk(disk, '2600k')) return ctx.skip();
+    try {
+      const run = join(disk, 'run');
+      const r = cli(['train', '--data', data, '--out', run, ...common]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/writing checkpoint step-0000004 failed: the disk is full\. The last good checkpoint is .*step-0000002/);
+      expect(readFileSync(join(run, 'latest'), 'utf8').trim()).toBe('step-0000002');
+      expect(readdirSync(join(run, 'checkpoints'))).toEqual(['step-0000002']);
+      const ok = cli(['generate', '--model', run, '--prompt', 'And', '--max-tokens', '3', '--temperature', '0']);
+      expect(ok.status, ok.stderr).toBe(0);
+    } finally {
+      spawnSync('umount', [disk]);
+    }
+  });
+
+
   it('a data folder without a manifest', () => {
     const r = cli(['train', '--data', work, '--out', join(work, 'x1'), '--max-steps', '1']);
     expect(r.status).not.toBe(0);
