@@ -16,7 +16,7 @@ export function registerQuickstart(program: Command): void {
     .command('quickstart')
     .description('tokenizer → data → pretraining → samples on the embedded corpus, in a few minutes')
     .option('--out <dir>', 'output folder', 'runs/quickstart')
-    .option('--steps <n>', 'pretraining steps', intArg(1), 600)
+    .option('--steps <n>', 'pretraining steps', intArg(1), 1500)
     .option('--fresh', 'replace an earlier quickstart in --out')
     .option('--seed <n>', 'random seed', intArg(0), 1337)
     .option('--threads <n>', 'native threads (default: all cores)', intArg(1))
