@@ -2,9 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-in-process.js';
 import { readManifest } from '../src/data/manifest.js';
 import { TokenLoader } from '../src/data/loader.js';
 import { workerScript } from '../src/data/pool.js';
@@ -26,31 +25,7 @@ beforeAll(async () => {
   await trainTokenizer({ texts: [readFileSync(join(corpus, 'a.txt'), 'utf8')], vocabSize: 400, out: tokPath, progress: false });
 });
 
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const program = buildProgram();
-    const noExit = (c: Command): void => {
-      c.exitOverride();
-      c.commands.forEach(noExit);
-    };
-    noExit(program);
-    await program.parseAsync(['node', 'llmforge', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { stdout, stderr };
-}
+const cli = runCli;
 
 describe('llmforge data prepare (CLI, real tokenizer)', () => {
   it('prepares a folder and prints a JSON summary', async () => {

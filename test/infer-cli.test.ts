@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-in-process.js';
 import { runChatRepl } from '../src/cli/chat.js';
 import { unescapeStop } from '../src/cli/generate.js';
 import { ChatSession } from '../src/infer/chat.js';
@@ -31,31 +30,7 @@ beforeAll(async () => {
   ckpt = saveCheckpoint(run, 'step-000010', { model, tokenizerJson: tok.toTokenizerJson() });
 });
 
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const program = buildProgram();
-    const noExit = (c: Command): void => {
-      c.exitOverride();
-      c.commands.forEach(noExit);
-    };
-    noExit(program);
-    await program.parseAsync(['node', 'llmforge', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { stdout, stderr };
-}
+const cli = runCli;
 
 interface Record {
   text: string;
