@@ -47,7 +47,8 @@ export function registerBenchTrain(bench: Command): void {
         process.stdout.write(
           `bench train: preset ${o.preset} (${(r.params / 1e6).toFixed(2)}M params), batch ${o.batch}×${config.contextLength}, ` +
           `${threads} threads, ${backend()}/${isa()}\n` +
-          `  ${record.tokens_per_s} tokens/s, ${record.step_ms} ms/step, MFU ${(r.mfu * 100).toFixed(1)}% of ${record.peak_gflops} GFLOP/s measured peak\n`,
+          `  ${record.tokens_per_s} tokens/s, ${record.step_ms} ms/step, ` +
+          `${r.peakGflops > 0 ? `MFU ${(r.mfu * 100).toFixed(1)}% of ${record.peak_gflops} GFLOP/s measured peak` : 'MFU n/a (the peak is measured natively)'}\n`,
         );
       }
     });

@@ -44,7 +44,7 @@ export function nativeAddon(): NativeAddon | null {
     }
   }
   if (!addon) {
-    process.emitWarning(`llmforge: native kernels unavailable, using the JavaScript reference kernels (${loadError})`);
+    process.stderr.write(`warning: llmforge: native kernels unavailable, using the JavaScript reference kernels (${loadError})\n`);
   }
   return addon;
 }
