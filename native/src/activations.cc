@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "ops_simd.h"
+#include "ops_bind.h"
 #include "ops_util.h"
 #include "registry.h"
 
@@ -15,7 +16,6 @@ using namespace simd;
 
 // exp-heavy, so threads pay off sooner than for plain elementwise kernels.
 constexpr int64_t kMinPerThread = 1 << 12;
-constexpr int64_t kGrain = 16;
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kGeluC = 0.044715f;
@@ -142,72 +142,19 @@ struct SwigluBackwardBody {
 
 // ---- N-API bindings -------------------------------------------------------------
 
-// forward(x, out, n)
-template <template <int> class Body>
-Napi::Value UnaryForward(const Napi::CallbackInfo& info, const char* op) {
-  F32Arg x = f32_arg(info, op, 0), out = f32_arg(info, op, 1);
-  int64_t n = int_arg(info, op, 2);
-  require_length(info, op, "x", x, n);
-  require_length(info, op, "out", out, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<Body>(static_cast<const float*>(x.data + i0), out.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
-}
-
-// backward(x, dout, dx, n): dx += dout · f'(x)
-template <template <int> class Body>
-Napi::Value UnaryBackward(const Napi::CallbackInfo& info, const char* op) {
-  F32Arg x = f32_arg(info, op, 0), dout = f32_arg(info, op, 1), dx = f32_arg(info, op, 2);
-  int64_t n = int_arg(info, op, 3);
-  require_length(info, op, "x", x, n);
-  require_length(info, op, "dout", dout, n);
-  require_length(info, op, "dx", dx, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<Body>(static_cast<const float*>(x.data + i0), static_cast<const float*>(dout.data + i0),
-                    dx.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
-}
-
-Napi::Value GeluForward(const Napi::CallbackInfo& info) { return UnaryForward<GeluForwardBody>(info, "geluForward"); }
+Napi::Value GeluForward(const Napi::CallbackInfo& info) { return map1<GeluForwardBody>(info, "geluForward", kMinPerThread); }
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  return UnaryBackward<GeluBackwardBody>(info, "geluBackward");
+  return map1_backward<GeluBackwardBody>(info, "geluBackward", kMinPerThread);
 }
-Napi::Value SiluForward(const Napi::CallbackInfo& info) { return UnaryForward<SiluForwardBody>(info, "siluForward"); }
+Napi::Value SiluForward(const Napi::CallbackInfo& info) { return map1<SiluForwardBody>(info, "siluForward", kMinPerThread); }
 Napi::Value SiluBackward(const Napi::CallbackInfo& info) {
-  return UnaryBackward<SiluBackwardBody>(info, "siluBackward");
+  return map1_backward<SiluBackwardBody>(info, "siluBackward", kMinPerThread);
 }
-
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
-  const char* op = "swigluForward";
-  F32Arg gate = f32_arg(info, op, 0), up = f32_arg(info, op, 1), out = f32_arg(info, op, 2);
-  int64_t n = int_arg(info, op, 3);
-  require_length(info, op, "gate", gate, n);
-  require_length(info, op, "up", up, n);
-  require_length(info, op, "out", out, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<SwigluForwardBody>(static_cast<const float*>(gate.data + i0), static_cast<const float*>(up.data + i0),
-                                 out.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
+  return map2<SwigluForwardBody>(info, "swigluForward", "gate", "up", kMinPerThread);
 }
-
 Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
-  const char* op = "swigluBackward";
-  F32Arg gate = f32_arg(info, op, 0), up = f32_arg(info, op, 1), dout = f32_arg(info, op, 2);
-  F32Arg dgate = f32_arg(info, op, 3), dup = f32_arg(info, op, 4);
-  int64_t n = int_arg(info, op, 5);
-  require_length(info, op, "gate", gate, n);
-  require_length(info, op, "up", up, n);
-  require_length(info, op, "dout", dout, n);
-  require_length(info, op, "dgate", dgate, n);
-  require_length(info, op, "dup", dup, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<SwigluBackwardBody>(static_cast<const float*>(gate.data + i0), static_cast<const float*>(up.data + i0),
-                                  static_cast<const float*>(dout.data + i0), dgate.data + i0, dup.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
+  return map2_backward<SwigluBackwardBody>(info, "swigluBackward", "gate", "up", kMinPerThread);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "ops_simd.h"
+#include "ops_bind.h"
 #include "ops_util.h"
 #include "registry.h"
 
@@ -160,49 +161,10 @@ double reduce(const float* x, int64_t n, bool squares) {
 
 // ---- N-API bindings -------------------------------------------------------------
 
-Napi::Value Add(const Napi::CallbackInfo& info) {
-  const char* op = "add";
-  F32Arg a = f32_arg(info, op, 0), b = f32_arg(info, op, 1), out = f32_arg(info, op, 2);
-  int64_t n = int_arg(info, op, 3);
-  require_length(info, op, "a", a, n);
-  require_length(info, op, "b", b, n);
-  require_length(info, op, "out", out, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<AddBody>(static_cast<const float*>(a.data + i0), static_cast<const float*>(b.data + i0),
-                       out.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
-}
-
-Napi::Value Mul(const Napi::CallbackInfo& info) {
-  const char* op = "mul";
-  F32Arg a = f32_arg(info, op, 0), b = f32_arg(info, op, 1), out = f32_arg(info, op, 2);
-  int64_t n = int_arg(info, op, 3);
-  require_length(info, op, "a", a, n);
-  require_length(info, op, "b", b, n);
-  require_length(info, op, "out", out, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<MulBody>(static_cast<const float*>(a.data + i0), static_cast<const float*>(b.data + i0),
-                       out.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
-}
-
+Napi::Value Add(const Napi::CallbackInfo& info) { return map2<AddBody>(info, "add", "a", "b", kMinPerThread); }
+Napi::Value Mul(const Napi::CallbackInfo& info) { return map2<MulBody>(info, "mul", "a", "b", kMinPerThread); }
 Napi::Value MulBackward(const Napi::CallbackInfo& info) {
-  const char* op = "mulBackward";
-  F32Arg a = f32_arg(info, op, 0), b = f32_arg(info, op, 1), dout = f32_arg(info, op, 2);
-  F32Arg da = f32_arg(info, op, 3), db = f32_arg(info, op, 4);
-  int64_t n = int_arg(info, op, 5);
-  require_length(info, op, "a", a, n);
-  require_length(info, op, "b", b, n);
-  require_length(info, op, "dout", dout, n);
-  require_length(info, op, "da", da, n);
-  require_length(info, op, "db", db, n);
-  parallel_chunks(n, plan_threads(n, kMinPerThread), kGrain, [&](int, int64_t i0, int64_t i1) {
-    simd_call<MulBackwardBody>(static_cast<const float*>(a.data + i0), static_cast<const float*>(b.data + i0),
-                               static_cast<const float*>(dout.data + i0), da.data + i0, db.data + i0, i1 - i0);
-  });
-  return info.Env().Undefined();
+  return map2_backward<MulBackwardBody>(info, "mulBackward", "a", "b", kMinPerThread);
 }
 
 Napi::Value Axpy(const Napi::CallbackInfo& info) {
