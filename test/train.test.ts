@@ -12,7 +12,7 @@ import { trainTokenizer } from '../src/tokenizer/index.js';
 import { prepare } from '../src/data/index.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');
 const CORPUS = join(__dirname, '..', 'examples', 'data', 'kjv-genesis-to-judges.txt');

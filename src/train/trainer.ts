@@ -5,7 +5,6 @@
  * run killed at any moment and resumed ends exactly where an uninterrupted one does.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { GPT } from '../nn/gpt.js';
 import { parseConfig, preset, type GPTConfig } from '../nn/config.js';
@@ -16,12 +15,14 @@ import { readManifest, TokenLoader, type LoaderPosition } from '../data/index.js
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { Progress, formatDuration } from '../util/progress.js';
-import { CHECKPOINTS_DIR, loadModel, loadOptimizerState, resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  CHECKPOINTS_DIR, configHash, loadCheckpointWeights, loadModel, loadOptimizerState, readCheckpointConfig, resolveCheckpoint, saveCheckpoint,
+} from '../model/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { MetricsLog } from './metrics.js';
 import { TrainStep, type MicroBatch } from './step.js';
 import { mfu } from './flops.js';
-import { sampleTexts } from './samples.js';
+import { sampleTexts } from '../infer/index.js';
 
 export interface TrainOptions {
   dataDir: string;
@@ -62,11 +63,6 @@ export function resolveModelConfig(config: TrainConfig, tokenizer: Tokenizer, so
     throw new Error(`${source}: model.overrides.vocabSize is ${overrides.vocabSize} but the tokenizer has ${tokenizer.vocabSize} tokens`);
   }
   return parseConfig({ ...preset(config.model.preset), ...overrides, vocabSize: tokenizer.vocabSize }, source);
-}
-
-export function configHash(c: GPTConfig): string {
-  const keys = Object.keys(c).sort() as Array<keyof GPTConfig>;
-  return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, c[k]]))).digest('hex').slice(0, 16);
 }
 
 export async function train(o: TrainOptions): Promise<TrainSummary> {
@@ -111,9 +107,10 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     if (existsSync(join(o.outDir, 'latest'))) throw new Error(`${o.outDir}: already holds a run; pass --resume to continue it, or choose another --out`);
     model = new GPT(modelConfig).init(cfg.seed);
     if (o.initFrom) {
-      const src = loadModel(o.initFrom).model;
-      if (configHash(src.config) !== hash) throw new Error(`--init-from ${o.initFrom}: its model config differs from this run's (${JSON.stringify(src.config)})`);
-      model.params.data.set(src.params.data);
+      const dir = resolveCheckpoint(o.initFrom);
+      const srcConfig = readCheckpointConfig(dir);
+      if (configHash(srcConfig) !== hash) throw new Error(`--init-from ${o.initFrom}: its model config differs from this run's (${JSON.stringify(srcConfig)})`);
+      loadCheckpointWeights(dir, model.params);
       log(`initialized weights from ${o.initFrom}`);
     }
     optimizer = optimizerOf(model);
