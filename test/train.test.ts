@@ -177,6 +177,33 @@ describe('llmforge train --resume continues the same run', () => {
   });
 });
 
+describe('llmforge train: ergonomics', () => {
+  const lrs = (run: string): number[] => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as { lr?: number }).flatMap((r) => (r.lr === undefined ? [] : [r.lr]));
+
+  it('a warmup longer than half the run is fitted to it (and said); piped, about 50 progress lines and always the last', () => {
+    const run = join(work, 'short-warmup');
+    const r = cli(['train', '--data', data, '--out', run, '--preset', 'tiny', '--max-steps', '60', '--batch', '1', '--eval-every', '0', '--save-every', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warmup of 100 steps is more than half of this 60-step run .*: using 6/);
+    const peak = Math.max(...lrs(run));
+    expect(peak).toBeCloseTo(1e-3, 12); // the default peak lr is reached
+    expect(lrs(run).indexOf(peak)).toBe(5);
+    const lines = r.stderr.split('\n').filter((l) => /^step \d+\/60 \|/.test(l));
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.length).toBeLessThanOrEqual(52);
+    expect(lines[lines.length - 1]).toMatch(/^step 60\/60/);
+  });
+
+  it('--warmup-steps sets the warmup', () => {
+    const run = join(work, 'warmup-flag');
+    const r = cli(['train', '--data', data, '--out', run, '--preset', 'tiny', '--max-steps', '10', '--warmup-steps', '4', '--batch', '1', '--eval-every', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lrs(run).slice(0, 5).map((x) => x / 1e-3)).toEqual([0.25, 0.5, 0.75, 1, expect.any(Number)]);
+    expect(cli(['train', '--data', data, '--out', run, '--warmup-steps', '-1']).stderr).toMatch(/--warmup-steps.*must be >= 0/);
+  });
+});
+
 describe('llmforge train: bad input', () => {
   it('a full disk during a checkpoint: clear error, last checkpoint intact', (ctx) => {
     const disk = join(work, 'disk');

@@ -24,6 +24,7 @@ interface Opts {
   initFrom?: string;
   lr?: number;
   batch?: number;
+  warmupSteps?: number;
 }
 
 /** Each config flag and the field it sets. */
@@ -31,6 +32,7 @@ const FLAG_PATHS: ReadonlyArray<[keyof Opts, string, string]> = [
   ['preset', '--preset', 'model.preset'], ['maxSteps', '--max-steps', 'limits.maxSteps'], ['maxMinutes', '--max-minutes', 'limits.maxMinutes'],
   ['seed', '--seed', 'seed'], ['saveEvery', '--save-every', 'checkpoint.every'], ['evalEvery', '--eval-every', 'eval.every'],
   ['threads', '--threads', 'threads'], ['lr', '--lr', 'optimizer.lr'], ['batch', '--batch', 'batch.microBatch'],
+  ['warmupSteps', '--warmup-steps', 'schedule.warmupSteps'],
 ];
 
 function givenFlags(o: Opts): ResumeFlag[] {
@@ -86,6 +88,7 @@ export function registerTrain(program: Command): void {
     .option('--eval-every <n>', 'evaluate and sample every n steps (0: only at the end)', intArg(0))
     .option('--lr <x>', 'peak learning rate', numberArg(1e-8, 1))
     .option('--batch <n>', 'sequences per micro-batch', intArg(1))
+    .option('--warmup-steps <n>', 'learning-rate warmup steps (default 100; more than half the run becomes a tenth of it)', intArg(0))
     .action(async (o: Opts) => {
       if ((o.resume || o.resumeFrom) && o.initFrom) throw new Error('--resume and --init-from cannot be combined');
       let config: TrainConfig;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GPT } from '../nn/gpt.js';
 import { parseConfig, preset, type GPTConfig } from '../nn/config.js';
 import { AdamW } from '../optim/adamw.js';
-import type { Schedule } from '../optim/schedule.js';
+import { fitWarmup, type Schedule } from '../optim/schedule.js';
 import { readManifest, TokenLoader } from '../data/index.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -83,7 +83,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const resume = o.resume === true || o.resumeFrom !== undefined ? openResume(o.outDir, o.resumeFrom) : o.resume || undefined;
   if (!resume && o.config === undefined) throw new Error('train: a new run needs a config');
-  const cfg = resume ? resumedConfig(resume, o.config, log) : (o.config as TrainConfig);
+  const cfg = resume ? resumedConfig(resume, o.config, log) : structuredClone(o.config as TrainConfig);
   const manifest = await readManifest(o.dataDir);
   const tokenizerPath = o.tokenizerPath ?? join(o.dataDir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) throw new Error(`${tokenizerPath}: no tokenizer (pass --tokenizer PATH)`);
@@ -98,6 +98,12 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   if (maxSteps === undefined && cfg.limits.maxMinutes === undefined) throw new Error('--config: set limits.maxSteps, limits.maxTokens or limits.maxMinutes (or pass --max-steps)');
   if (maxSteps === undefined && cfg.schedule.kind !== 'constant') throw new Error('--config: a time-only limit needs schedule.kind "constant" (other schedules need a step horizon)');
 
+  const warmup = fitWarmup(cfg.schedule.warmupSteps, maxSteps);
+  if (!resume && warmup !== cfg.schedule.warmupSteps) {
+    // Saved in the run's config, so a resumed (or lengthened) run keeps the same schedule.
+    log(`warmup of ${cfg.schedule.warmupSteps} steps is more than half of this ${maxSteps}-step run (the peak lr would come late or never): using ${warmup}`);
+    cfg.schedule.warmupSteps = warmup;
+  }
   const hash = configHash(modelConfig);
   if (resume) {
     if (resume.state.model_config_hash !== hash) {
