@@ -36,12 +36,22 @@ const lines = (path) => text(path).split('\n').filter((l) => l.trim() !== '' && 
  * prefers an alternative without accent marks inside brackets ("Bras['i|i'|i]lia" → "Brasilia").
  */
 export function quizCanon(s) {
-  const alts = splitTop(s);
-  return expand(alts[0]).replace(/\s+/g, ' ').trim();
+  return tidy(expand(splitTop(s)[0]));
 }
 
 /** All top-level alternatives in canonical form. */
-export const quizAlternatives = (s) => splitTop(s).map((a) => expand(a).replace(/\s+/g, ' ').trim());
+export const quizAlternatives = (s) => splitTop(s).map((a) => tidy(expand(a)));
+
+// The quiz files write accents as typewriter overstrikes, letter-backspace-mark or the reverse
+// ("C^\bote" is Côte): they become the combining mark, then NFC.
+const MARKS = { "'": '\u0301', '`': '\u0300', '^': '\u0302', '~': '\u0303', ',': '\u0327', '\u00b0': '\u030a', '"': '\u0308' };
+function overstrike(letter, mark) {
+  if (mark === '/') return letter === 'o' ? '\u00f8' : letter === 'O' ? '\u00d8' : letter;
+  return letter + (MARKS[mark] ?? '');
+}
+const tidy = (s) => s
+  .replace(/([A-Za-z])\x08([^A-Za-z\s])|([^A-Za-z\s])\x08([A-Za-z])/g, (_, l1, m1, m2, l2) => overstrike(l1 ?? l2, m1 ?? m2))
+  .normalize('NFC').replace(/\s+/g, ' ').trim();
 
 function splitTop(s) {
   const out = [];
@@ -91,16 +101,21 @@ const quizFile = (name) => lines(join(SOURCES.quiz.dir, name)).map((l) => l.spli
 /** Country → capital: the quiz files first (curated), then miscfiles for countries they lack. */
 export function capitals() {
   const out = new Map();
+  // "São Tomé and Príncipe" and "Sao Tome and Principe", "Republic of Moldova" and "Moldova" are one country.
+  const seen = new Set();
+  const same = (name) => name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/^(the |republic of )/, '');
+  const add = (name, capital) => {
+    if (seen.has(same(name))) return;
+    seen.add(same(name));
+    out.set(name, capital);
+  };
   for (const f of ['africa', 'america', 'asia', 'europe']) {
-    for (const [country, capital] of quizFile(f)) {
-      const name = quizCanon(country);
-      if (!out.has(name) && capital) out.set(name, quizCanon(capital));
-    }
+    for (const [country, capital] of quizFile(f)) if (capital) add(quizCanon(country), quizCanon(capital));
   }
   for (const l of lines(join(SOURCES.misc.dir, 'countries.gz'))) {
     const [, , , name, capital] = l.split(':');
-    if (!name || !capital || /[(,]/.test(name) || out.has(name)) continue;
-    out.set(name, capital.split(' (')[0].split(',')[0].trim());
+    if (!name || !capital || /[(,]/.test(name)) continue;
+    add(name, capital.split(' (')[0].split(',')[0].trim());
   }
   return out;
 }
