@@ -16,6 +16,8 @@ import { CHAT_TASKS, REFUSAL, isRefusal } from '../src/data/chat-tasks.js';
 import { PHRASINGS, SMALL_TALK, poolsOf } from '../scripts/chat-data/phrasings.mjs';
 // @ts-expect-error: plain JavaScript modules of the builder script
 import * as safety from '../scripts/chat-data/safety.mjs';
+// @ts-expect-error: plain JavaScript modules of the builder script
+import { SOURCES, checkSources, quizCanon } from '../scripts/chat-data/sources.mjs';
 
 interface Pool { train: string[]; heldout: string[] }
 interface Intent { x: string; heldout?: boolean; a?: string }
@@ -176,6 +178,25 @@ describe('the embedded instruction set', () => {
     for (const w of ['kill', 'shoot', 'poison', 'track', 'hack', 'virus']) {
       expect(S.BENIGN.some((b) => b.x.includes(w)) || S.BENIGN.some((b) => b.a!.includes(w)), w).toBe(true);
       expect(S.HARMFUL.some((h) => h.x.includes(w)), w).toBe(true);
+    }
+  });
+
+  it('reads the quiz answer syntax and names the package of a missing source', () => {
+    const canon = quizCanon as (s: string) => string;
+    expect(canon('Bra[z|s]il')).toBe('Brazil');
+    expect(canon("Bras['i|i'|i]lia")).toBe('Brasilia');
+    expect(canon('{The }Bahamas')).toBe('Bahamas');
+    expect(canon('Trinidad{ and Tobago}')).toBe('Trinidad and Tobago');
+    expect(canon('Cal{if{ornia}}|CA')).toBe('California');
+    expect(canon('C^\bote d\'Ivoire')).toBe("C\u00f4te d'Ivoire");
+    expect(canon('o\b/')).toBe('\u00f8');
+    const sources = SOURCES as Record<string, { dir: string }>;
+    const dir = sources.quiz.dir;
+    sources.quiz.dir = join(tmpdir(), 'no-such-quiz-dir');
+    try {
+      expect(() => (checkSources as () => void)()).toThrow(/no-such-quiz-dir\/europe \(package bsdgames\)[\s\S]*apt-get install bsdgames/);
+    } finally {
+      sources.quiz.dir = dir;
     }
   });
 
