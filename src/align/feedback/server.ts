@@ -62,7 +62,8 @@ export async function startFeedbackServer(o: ServeOptions): Promise<FeedbackServ
     const hashes = new Map(order.map((id, i) => [id, items[i].hash]));
     const setup = setupHash(generator.models, o.sampling, o.seed);
     const queue = new CandidateQueue(store, generator, setup, o.seed, hashes);
-    const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+    // Strict schemas: unknown fields are an error (not silently dropped) and "5" is not 5.
+    const app = Fastify({ logger: false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
     const title = `${basename(o.prompts)} — ${generator.models.map((m) => basename(m)).join(' vs ')}`;
     registerRoutes(app, { store, queue, setup, seed: o.seed, order, ahead: o.ahead ?? 2, title });
     const address = await app.listen({ host: o.host, port: o.port });
@@ -72,6 +73,7 @@ export async function startFeedbackServer(o: ServeOptions): Promise<FeedbackServ
     return {
       url: `${address}/`, app, store, queue, setup, prompts: order.length, models: generator.models,
       async close() {
+        queue.close();
         await app.close();
         await generator.close();
         openDb.close();

@@ -5,7 +5,8 @@
  *
  * One model: both candidates come from one batched generation of two sequences (different
  * seed streams: sequenceSeed(seed, 0) and (seed, 1)). Two models: each writes one reply with
- * the same seed. Prompts are rendered with the chat template and replies stop at <|end|>.
+ * the same seed. Prompts are rendered with the chat template and replies stop at <|end|>
+ * (or a role token, or an end-of-text token).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceEngine } from '../../infer/engine.js';
@@ -29,8 +30,10 @@ interface Loaded {
 async function load(path: string, batch: number): Promise<Loaded> {
   try {
     const loaded = await loadForGeneration(path);
-    const end = chatTokens(loaded.tokenizer).end;
-    return { loaded, engine: new InferenceEngine(loaded.model, { maxBatch: batch }), stopTokens: [...new Set([end, ...loaded.endTokens])] };
+    // A reply ends at <|end|>; a role token would start another turn, so it ends the reply too.
+    const c = chatTokens(loaded.tokenizer);
+    const stopTokens = [...new Set([c.end, c.user, c.assistant, c.system, ...loaded.endTokens])];
+    return { loaded, engine: new InferenceEngine(loaded.model, { maxBatch: batch }), stopTokens };
   } catch (err) {
     throw new Error(`--model ${path}: ${(err as Error).message}`);
   }
