@@ -10,10 +10,10 @@ import { trainTokenizer } from '../src/tokenizer/index.js';
  * A random tiny model (its tokenizer reserves the chat tokens by default) saved as a run
  * folder. Weights are scaled up so samples vary and rarely end at once.
  */
-export async function tinyChatRun(dir: string, seed = 4): Promise<string> {
+export async function tinyChatRun(dir: string, seed = 4, contextLength = 64): Promise<string> {
   const text = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
   const tok = await trainTokenizer({ texts: [text], vocabSize: 300, progress: false });
-  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength: 64, nEmbd: 32, nHead: 2, nKvHead: 2 }).init(seed);
+  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength, nEmbd: 32, nHead: 2, nKvHead: 2 }).init(seed);
   for (const [name, t] of model.params.named()) if (!name.includes('ln_')) t.data.forEach((v, i) => (t.data[i] = v * 6));
   saveCheckpoint(dir, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
   return dir;

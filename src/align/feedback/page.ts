@@ -113,7 +113,8 @@ async function load() {
       current = item;
       render(item);
     }
-    if ($('status').textContent === 'Generating the candidates…') status('', '');
+    // Hints and a failed earlier load are stale now; a vote's "Saved" line stays.
+    if ($('status').className !== 'ok') status('', '');
   } catch (err) {
     status('Could not load the next pair: ' + err.message, 'error');
   } finally {
