@@ -146,6 +146,19 @@ describe('prompts file', () => {
   });
 });
 
+describe('feedback serve flags', () => {
+  it('are checked before anything starts', async () => {
+    const fails = (args: string[], msg: RegExp) => expect(runCli(['feedback', 'serve', ...args])).rejects.toThrow(msg);
+    await fails(['--prompts', 'p.jsonl', '--db', 'f.sqlite'], /--model is required/);
+    await fails(['--model', 'm', '--db', 'f.sqlite'], /--prompts is required/);
+    await fails(['--model', 'm', '--prompts', 'p.jsonl'], /--db is required/);
+    await fails(['--model', 'm', '--prompts', 'p', '--db', 'f', '--port', '70000'], /--port.*must be between 0 and 65535/);
+    await fails(['--model', 'm', '--prompts', 'p', '--db', 'f', '--top-p', '0'], /--top-p.*must be in \(0, 1\]/);
+    await fails(['--model', 'm', '--prompts', 'p', '--db', 'f', '--ahead', '99'], /--ahead.*between 0 and 16/);
+    await fails(['--model', 'm', '--prompts', join(root, 'missing.jsonl'), '--db', 'f'], /missing\.jsonl: no such file/);
+  });
+});
+
 describe('export and stats', () => {
   it('one record per A/B decision, written replies chosen, ties, skips and bare both-bad left out', async () => {
     const { db, store, pairs } = seeded(6);
@@ -183,6 +196,14 @@ describe('export and stats', () => {
     await expect(runCli(['feedback', 'export', '--db', join(root, 'nope.sqlite'), '--out', out])).rejects.toThrow(/nope\.sqlite: no such file/);
     expect(readFileSync(out, 'utf8').split('\n')).toHaveLength(6);
     await expect(runCli(['feedback', 'export', '--db', path, '--out', join(root, 'no-dir', 'x.jsonl')])).rejects.toThrow(/--out .*no-dir.*x\.jsonl/);
+    // Options from --config; required flags checked after it.
+    const cfg = join(root, 'export.json');
+    const out2 = join(root, 'prefs2.jsonl');
+    writeFileSync(cfg, JSON.stringify({ db: path, out: out2 }));
+    await runCli(['feedback', 'export', '--config', cfg]);
+    expect(readFileSync(out2, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    await expect(runCli(['feedback', 'export', '--out', out2])).rejects.toThrow(/--db is required/);
+    await expect(runCli(['feedback', 'stats'])).rejects.toThrow(/--db is required/);
   });
 
   it('agreement counts pairs of annotators on the same pair, whatever side each saw', async () => {

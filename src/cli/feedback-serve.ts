@@ -2,13 +2,14 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startFeedbackServer } from '../align/feedback/server.js';
 import { SAMPLING_DEFAULTS } from '../infer/sampler.js';
+import { applyConfigFile } from './data.js';
 import { intArg, numberArg } from './options.js';
 
 interface ServeCliOptions {
-  model: string;
+  model?: string;
   modelB?: string;
-  prompts: string;
-  db: string;
+  prompts?: string;
+  db?: string;
   host: string;
   port: number;
   maxTokens: number;
@@ -21,6 +22,13 @@ interface ServeCliOptions {
   ahead: number;
   threads?: number;
   json?: boolean;
+  config?: string;
+}
+
+/** Required flags are checked after --config is applied (they may come from the file). */
+export function required<T>(value: T | undefined, flag: string, what: string): T {
+  if (value === undefined) throw new Error(`${flag} is required: ${what}`);
+  return value;
 }
 
 function topPArg(value: string): number {
@@ -32,10 +40,10 @@ function topPArg(value: string): number {
 export function registerFeedbackServe(fb: Command): void {
   fb.command('serve')
     .description('a web page comparing two replies per prompt (two samples of --model, or --model vs --model-b); votes go to --db')
-    .requiredOption('--model <dir>', 'run folder (its latest checkpoint) or checkpoint folder; its tokenizer needs the chat tokens')
+    .option('--model <dir>', 'run folder (its latest checkpoint) or checkpoint folder; its tokenizer needs the chat tokens')
     .option('--model-b <dir>', 'a second model: each pair is --model vs --model-b (default: two samples of --model)')
-    .requiredOption('--prompts <file>', 'JSONL: {"messages":[...]} ending with a user turn, or {"prompt":"..."}')
-    .requiredOption('--db <file>', 'SQLite file for prompts, pairs and votes (created if missing)')
+    .option('--prompts <file>', 'JSONL: {"messages":[...]} ending with a user turn, or {"prompt":"..."}')
+    .option('--db <file>', 'SQLite file for prompts, pairs and votes (created if missing)')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', intArg(0, 65535), 8080)
     .option('--max-tokens <n>', 'reply length at most, in tokens', intArg(1), 256)
@@ -48,11 +56,17 @@ export function registerFeedbackServe(fb: Command): void {
     .option('--ahead <n>', 'pairs generated ahead of each annotator', intArg(0, 16), 2)
     .option('--threads <n>', 'native threads of the generation worker (default: all cores)', intArg(1))
     .option('--json', 'print {"url", ...} as one JSON line when listening')
-    .action(async (o: ServeCliOptions) => {
+    .option('--config <file>', 'JSON file with any of these options (camelCase or flag names); flags override it')
+    .action(async (opts: ServeCliOptions, command: Command) => {
+      if (opts.config) applyConfigFile(command, opts.config);
+      const o = command.opts<ServeCliOptions>();
+      const model = required(o.model, '--model', 'a run folder or a checkpoint folder');
+      const prompts = required(o.prompts, '--prompts', 'a JSONL file of prompts');
+      const db = required(o.db, '--db', 'the SQLite file votes go to');
       const server = await startFeedbackServer({
-        models: o.modelB === undefined ? [o.model] : [o.model, o.modelB],
-        prompts: o.prompts,
-        db: o.db,
+        models: o.modelB === undefined ? [model] : [model, o.modelB],
+        prompts,
+        db,
         host: o.host,
         port: o.port,
         seed: o.seed,
@@ -63,11 +77,11 @@ export function registerFeedbackServe(fb: Command): void {
           repetitionPenalty: o.repetitionPenalty,
         },
       });
-      const info = { url: server.url, prompts: server.prompts, models: server.models, db: o.db, setup: server.setup };
+      const info = { url: server.url, prompts: server.prompts, models: server.models, db, setup: server.setup };
       if (o.json) process.stdout.write(`${JSON.stringify(info)}\n`);
       else {
         process.stdout.write(`llmforge feedback: ${server.url} (${server.prompts} prompts; ${server.models.join(' vs ')}` +
-          `${server.models.length === 1 ? ', two samples each' : ''}; votes → ${o.db}); Ctrl-C stops\n`);
+          `${server.models.length === 1 ? ', two samples each' : ''}; votes → ${db}); Ctrl-C stops\n`);
       }
       await new Promise<void>((resolve) => {
         const stop = (): void => {

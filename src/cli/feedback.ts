@@ -1,9 +1,10 @@
 /** `llmforge feedback serve | export | stats`: human preference votes collected in a SQLite file (alignment stage). */
 import { type Command } from 'commander';
+import { applyConfigFile } from './data.js';
 import { openFeedbackDb } from '../align/feedback/db.js';
 import { feedbackStats, preferencesJsonl, type FeedbackStats } from '../align/feedback/export.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { registerFeedbackServe } from './feedback-serve.js';
+import { registerFeedbackServe, required } from './feedback-serve.js';
 
 function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`;
@@ -31,11 +32,16 @@ export function registerFeedback(program: Command): void {
 
   fb.command('export')
     .description('write one preference record per A/B decision: {"prompt","chosen","rejected","annotator","source":"human"}')
-    .requiredOption('--db <file>', 'feedback database (from feedback serve)')
-    .requiredOption('--out <file>', 'JSONL file to write (atomically)')
+    .option('--db <file>', 'feedback database (from feedback serve)')
+    .option('--out <file>', 'JSONL file to write (atomically)')
     .option('--json', 'print a JSON summary on stdout')
-    .action((o: { db: string; out: string; json?: boolean }) => {
-      const db = openFeedbackDb(o.db, { mustExist: true });
+    .option('--config <file>', 'JSON file with any of these options; flags override it')
+    .action((opts: { config?: string }, command: Command) => {
+      if (opts.config) applyConfigFile(command, opts.config);
+      const o = command.opts<{ db?: string; out?: string; json?: boolean }>();
+      const dbPath = required(o.db, '--db', 'the feedback database');
+      const out = required(o.out, '--out', 'the JSONL file to write');
+      const db = openFeedbackDb(dbPath, { mustExist: true });
       let text: string;
       try {
         text = preferencesJsonl(db);
@@ -43,21 +49,24 @@ export function registerFeedback(program: Command): void {
         db.close();
       }
       try {
-        writeFileAtomic(o.out, text);
+        writeFileAtomic(out, text);
       } catch (err) {
-        throw new Error(`--out ${o.out}: ${(err as Error).message}`);
+        throw new Error(`--out ${out}: ${(err as Error).message}`);
       }
       const n = text === '' ? 0 : text.split('\n').length - 1;
-      if (o.json) process.stdout.write(`${JSON.stringify({ out: o.out, records: n })}\n`);
-      else process.stderr.write(`llmforge: ${n} preference records → ${o.out}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify({ out, records: n })}\n`);
+      else process.stderr.write(`llmforge: ${n} preference records → ${out}\n`);
     });
 
   fb.command('stats')
     .description('votes per annotator and agreement where two annotators judged the same pair')
-    .requiredOption('--db <file>', 'feedback database')
+    .option('--db <file>', 'feedback database')
     .option('--json', 'one JSON object on stdout')
-    .action((o: { db: string; json?: boolean }) => {
-      const db = openFeedbackDb(o.db, { mustExist: true });
+    .option('--config <file>', 'JSON file with any of these options; flags override it')
+    .action((opts: { config?: string }, command: Command) => {
+      if (opts.config) applyConfigFile(command, opts.config);
+      const o = command.opts<{ db?: string; json?: boolean }>();
+      const db = openFeedbackDb(required(o.db, '--db', 'the feedback database'), { mustExist: true });
       try {
         const s = feedbackStats(db);
         process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : formatStats(s));
