@@ -63,7 +63,9 @@ export function registerFeedbackServe(fb: Command): void {
       const model = required(o.model, '--model', 'a run folder or a checkpoint folder');
       const prompts = required(o.prompts, '--prompts', 'a JSONL file of prompts');
       const db = required(o.db, '--db', 'the SQLite file votes go to');
+      let fatal: ((err: Error) => void) | null = null;
       const server = await startFeedbackServer({
+        onFatal: (err) => fatal?.(err),
         models: o.modelB === undefined ? [model] : [model, o.modelB],
         prompts,
         db,
@@ -83,14 +85,19 @@ export function registerFeedbackServe(fb: Command): void {
         process.stdout.write(`llmforge feedback: ${server.url} (${server.prompts} prompts; ${server.models.join(' vs ')}` +
           `${server.models.length === 1 ? ', two samples each' : ''}; votes → ${db}); Ctrl-C stops\n`);
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void server.close().then(resolve, resolve);
+      const failure = await new Promise<Error | null>((resolve) => {
+        const stop = (err: Error | null): void => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          fatal = null;
+          void server.close().then(() => resolve(err), () => resolve(err));
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        const onSignal = (): void => stop(null);
+        fatal = stop;
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
       });
+      // Votes already taken are safe in the file; without the worker no new pair can be made.
+      if (failure !== null) throw new Error(`feedback serve: ${failure.message}`);
     });
 }

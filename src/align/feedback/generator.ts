@@ -23,6 +23,8 @@ export class PairGenerator {
   private nextId = 0;
   private failed: Error | null = null;
   private closing = false;
+  /** Called once if the worker dies while the server runs (the server cannot go on without it). */
+  onFailure: ((err: Error) => void) | null = null;
 
   private constructor(private readonly worker: Worker, readonly models: string[]) {
     worker.on('message', (m: FromWorker) => {
@@ -95,6 +97,7 @@ export class PairGenerator {
     this.failed = err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    if (!this.closing) this.onFailure?.(err);
   }
 
   async close(): Promise<void> {

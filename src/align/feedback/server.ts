@@ -29,6 +29,8 @@ export interface ServeOptions {
   threads: number | null;
   /** Pairs generated ahead of each annotator's current one (default 2). */
   ahead?: number;
+  /** Called if the generation worker dies while serving. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface FeedbackServer {
@@ -54,6 +56,7 @@ export async function startFeedbackServer(o: ServeOptions): Promise<FeedbackServ
   const items = readPrompts(o.prompts);
   const generator = await PairGenerator.start({ models: o.models, sampling: o.sampling, threads: o.threads });
   let db: Db | null = null;
+  generator.onFailure = (err) => o.onFatal?.(err);
   try {
     await generator.check(items);
     db = openFeedbackDb(o.db);
