@@ -90,6 +90,14 @@ describe.skipIf(!hasChromium || !built)('feedback page in Chromium', () => {
       copyFileSync(shot, join(process.env.LLMFORGE_SCREENSHOT_DIR, 'feedback-page.png'));
     }
 
+    // A narrow window: one column, still no horizontal scrolling.
+    await page.setViewportSize({ width: 400, height: 800 });
+    expect((await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number).toBeLessThanOrEqual(0);
+    const [boxA, boxB] = [await page.locator('[data-side="A"]').boundingBox(), await page.locator('[data-side="B"]').boundingBox()];
+    expect(boxB!.y).toBeGreaterThan(boxA!.y + boxA!.height);
+    if (process.env.LLMFORGE_SCREENSHOT_DIR) await page.screenshot({ path: join(process.env.LLMFORGE_SCREENSHOT_DIR, 'feedback-narrow.png'), fullPage: true });
+    await page.setViewportSize({ width: 1100, height: 900 });
+
     // 1. By click.
     const [a1] = await sides();
     await button('A is better').click();
@@ -120,6 +128,14 @@ describe.skipIf(!hasChromium || !built)('feedback page in Chromium', () => {
     await progress('3 of 4');
     expect(await page.locator('#written').inputValue()).toBe('');
 
+    // Undo by click brings the written reply back into the box; vote again with it.
+    await button('Undo').click();
+    await progress('2 of 4');
+    await expect.poll(() => page.locator('#written').inputValue()).toBe(written);
+    await page.locator('#written').press('Escape');
+    await page.keyboard.press('4');
+    await progress('3 of 4');
+
     // 4. Skip by click, 5. Tie by key 3: done.
     await button('Skip').click();
     await progress('4 of 4');
@@ -132,7 +148,7 @@ describe.skipIf(!hasChromium || !built)('feedback page in Chromium', () => {
       FROM votes v JOIN pairs p ON p.id = v.pair_id WHERE v.annotator = 'ann' ORDER BY v.id`).all() as
       Array<{ choice: string; written: string | null; undone: number; prompt_id: number }>;
     expect(votes.map((v) => [v.choice, v.written, v.undone])).toEqual([
-      ['A', null, 0], ['B', null, 1], ['both_bad', written, 0], ['skip', null, 0], ['tie', null, 0],
+      ['A', null, 0], ['B', null, 1], ['both_bad', written, 1], ['both_bad', written, 0], ['skip', null, 0], ['tie', null, 0],
     ]);
     expect(new Set(votes.map((v) => v.prompt_id)).size).toBe(4);
     // Exported: A's text chosen over B's; the written reply over both sides of the both-bad pair.

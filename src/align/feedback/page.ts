@@ -6,8 +6,9 @@
 
 const CSS = `
 :root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --ink: #1d2330; --muted: #667085; --line: #d0d5dd;
-  --accent: #2f5bd3; --ok: #157347; --bad: #b42318; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
-@media (prefers-color-scheme: dark) { :root { --bg: #14171c; --card: #1e232b; --ink: #e6e8ec; --muted: #98a2b3; --line: #344054; --accent: #7ea2ff; } }
+  --accent: #2f5bd3; --on-accent: #fff; --ok: #157347; --bad: #b42318; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+@media (prefers-color-scheme: dark) { :root { --bg: #14171c; --card: #1e232b; --ink: #e6e8ec; --muted: #98a2b3; --line: #344054; --accent: #7ea2ff; --on-accent: #0b1020;
+  --ok: #4ade80; --bad: #f97066; } }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--ink); }
 header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; padding: .75rem 1.5rem; background: var(--card);
@@ -33,7 +34,7 @@ button { font: inherit; padding: .55rem 1rem; border-radius: 8px; border: 1px so
   cursor: pointer; }
 button:hover:not(:disabled) { border-color: var(--accent); }
 button:focus-visible, input:focus-visible, textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+button.primary { background: var(--accent); border-color: var(--accent); color: var(--on-accent); }
 button:disabled { opacity: .5; cursor: default; }
 #undo { margin-left: auto; }
 .keys { color: var(--muted); font-size: .85rem; margin: .25rem 0 1rem; }
@@ -146,6 +147,7 @@ async function undo() {
     const r = await api('POST', '/api/undo', { annotator: annotator() });
     status(r.undone === null ? 'Nothing to undo.' : 'Undone: the last vote is back for judging.', r.undone === null ? '' : 'ok');
     await load();
+    if (r.written !== null) $('written').value = r.written;
   } catch (err) {
     status(err.message, 'error');
     setBusy(false);

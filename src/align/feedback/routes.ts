@@ -4,7 +4,7 @@
  *   GET  /                       the page
  *   GET  /api/next?annotator=N   the annotator's next pair: {done, pair_id, prompt, a, b, n, total}
  *   POST /api/vote               {annotator, pair_id, choice, written?} → {vote_id} once committed
- *   POST /api/undo               {annotator} → {undone: pair_id | null}
+ *   POST /api/undo               {annotator} → {undone: pair_id | null, written: text | null}
  *
  * The page never learns which model or seed wrote a side; the server recomputes each
  * annotator's (seeded) layout of a pair and records it with the vote.
@@ -107,6 +107,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServeContext): void {
 
   app.post<{ Body: { annotator: string } }>('/api/undo', { schema: undoSchema }, async (req) => {
     const undone = store.undo(req.body.annotator, setup);
-    return { undone: undone?.pairId ?? null };
+    // The written reply comes back too, so undoing a vote to change the button keeps the text.
+    return { undone: undone?.pairId ?? null, written: undone?.written ?? null };
   });
 }

@@ -147,16 +147,16 @@ export class FeedbackStore {
     return tx();
   }
 
-  /** Undoes the annotator's latest live vote under this setup; returns its pair id, or null if none. */
-  undo(annotator: string, setup: string): { voteId: number; pairId: number } | null {
+  /** Undoes the annotator's latest live vote under this setup; returns it (pair, written reply), or null if none. */
+  undo(annotator: string, setup: string): { voteId: number; pairId: number; written: string | null } | null {
     return this.db.transaction(() => {
-      const last = this.db.prepare(`SELECT v.id, v.pair_id FROM votes v JOIN pairs p ON p.id = v.pair_id
+      const last = this.db.prepare(`SELECT v.id, v.pair_id, v.written FROM votes v JOIN pairs p ON p.id = v.pair_id
         WHERE v.annotator = ? AND v.undone_at IS NULL AND p.setup = ? ORDER BY v.id DESC LIMIT 1`).get(annotator, setup) as
-        { id: number; pair_id: number } | undefined;
+        { id: number; pair_id: number; written: string | null } | undefined;
       if (last === undefined) return null;
       this.db.prepare('UPDATE votes SET undone_at = ? WHERE id = ?').run(now(), last.id);
       this.db.prepare('UPDATE annotators SET live_votes = live_votes - 1 WHERE name = ?').run(annotator);
-      return { voteId: last.id, pairId: last.pair_id };
+      return { voteId: last.id, pairId: last.pair_id, written: last.written };
     })();
   }
 }
