@@ -132,6 +132,13 @@ describe.skipIf(!built)('feedback serve (HTTP API)', () => {
     writeFileSync(long, `${JSON.stringify({ prompt: 'ok' })}\n${JSON.stringify({ prompt: 'the '.repeat(80) })}\n`);
     await expect(startFeedbackServer(options({ prompts: long }))).rejects.toThrow(/long\.jsonl:2: the prompt is \d+ tokens in the chat format, leaving no room/);
     await expect(startFeedbackServer(options({ models: [join(root, 'nope')] }))).rejects.toThrow(/--model .*nope: no such directory/);
+    const taken = await startFeedbackServer(options());
+    const port = Number(new URL(taken.url).port);
+    try {
+      await expect(startFeedbackServer(options({ port }))).rejects.toThrow(`--host 127.0.0.1 --port ${port}: cannot listen (the port is in use)`);
+    } finally {
+      await taken.close();
+    }
     // A tokenizer without the chat tokens.
     const plain = join(root, 'plain');
     const tok = await trainTokenizer({ texts: ['In the beginning God created the heaven and the earth.'], vocabSize: 270, specialTokens: ['<|bos|>'], progress: false });

@@ -69,7 +69,14 @@ export async function startFeedbackServer(o: ServeOptions): Promise<FeedbackServ
     const app = Fastify({ logger: false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
     const title = `${basename(o.prompts)} — ${generator.models.map((m) => basename(m)).join(' vs ')}`;
     registerRoutes(app, { store, queue, setup, seed: o.seed, order, ahead: o.ahead ?? 2, title });
-    const address = await app.listen({ host: o.host, port: o.port });
+    let address: string;
+    try {
+      address = await app.listen({ host: o.host, port: o.port });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : e.message;
+      throw new Error(`--host ${o.host} --port ${o.port}: cannot listen (${why})`);
+    }
     const openDb = db;
     // Start on the first prompt's pair right away: the first page load then rarely waits.
     queue.prefetch(order.slice(0, 1 + (o.ahead ?? 2)));
