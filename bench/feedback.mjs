@@ -17,7 +17,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { startFeedbackServer } = await import(join(root, 'dist/align/feedback/server.js'));
 const { GPT } = await import(join(root, 'dist/nn/gpt.js'));
 const { preset } = await import(join(root, 'dist/nn/config.js'));
-const { saveCheckpoint } = await import(join(root, 'dist/train/checkpoint.js'));
+const { saveCheckpoint } = await import(join(root, 'dist/model/checkpoint.js'));
 const { trainTokenizer } = await import(join(root, 'dist/tokenizer/index.js'));
 
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { integrityCheck, openFeedbackDb } from '../src/align/feedback/db.js';
 import { startFeedbackServer, type FeedbackServer, type ServeOptions } from '../src/align/feedback/server.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainTokenizer } from '../src/tokenizer/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-feedback-serve-'));
