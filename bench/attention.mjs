@@ -3,9 +3,14 @@
 // by default): forward, backward and forward+backward per call, plus a decode step
 // (attentionCached, one new token against a filled cache). The PyTorch peer is
 // bench/attention_torch.py.
+// Packed rows: each row cut into --pack sequences of equal length (segStart), timed
+// forward+backward against the same rows unmasked and against the sequences run
+// separately (B·pack rows of T/pack tokens): the masked kernel should cost no more than
+// the unmasked row, and close to the separate runs.
 //
 //   node bench/attention.mjs [--threads 2] [--iters 20] [--isa avx512|avx2|portable] [--json]
 //                            [--batch 8] [--seq 256] [--heads 4] [--kv-heads 4] [--head-dim 64] [--cache 1024]
+//                            [--pack 4]
 //
 // LLMFORGE_ADDON=/path/to/addon.node selects a private build (scripts/dev-build.sh).
 import { createRequire } from 'node:module';
@@ -37,6 +42,8 @@ const int = (name, fallback) => {
 const B = int('--batch', 8), T = int('--seq', 256), H = int('--heads', 4), D = int('--head-dim', 64);
 const Hkv = int('--kv-heads', H);
 const threads = int('--threads', 1), iters = int('--iters', 20), cacheLen = int('--cache', 1024);
+const pack = int('--pack', 4);
+if (T % pack !== 0) throw new Error(`--pack (${pack}) must divide --seq (${T})`);
 const isa = addon.setIsa(flag('--isa', 'avx512'));
 addon.setThreads(threads);
 
@@ -86,6 +93,20 @@ const tfb = time(() => {
   bwd();
 });
 
+// Packed: the same qkv as `pack` sequences of T/pack tokens per row, masked with segStart;
+// separate: those sequences as B·pack rows of their own (the same qkv memory, reshaped).
+const L = T / pack;
+const segStart = new Int32Array(B * T);
+for (let i = 0; i < B * T; i++) segStart[i] = i % T - (i % T) % L;
+const tm = time(() => {
+  addon.attentionForward(qkv, out, lse, B, T, H, Hkv, D, scale, segStart);
+  addon.attentionBackward(qkv, out, dout, lse, dqkv, B, T, H, Hkv, D, scale, segStart);
+});
+const ts = time(() => {
+  addon.attentionForward(qkv, out, lse, B * pack, L, H, Hkv, D, scale);
+  addon.attentionBackward(qkv, out, dout, lse, dqkv, B * pack, L, H, Hkv, D, scale);
+});
+
 // Decode: one token per sequence against a cache of cacheLen entries.
 const kCache = random(B * Hkv * cacheLen * D, 3);
 const vCache = random(B * Hkv * cacheLen * D, 4);
@@ -102,6 +123,8 @@ const result = {
   fwd_ms: r(tf.median), bwd_ms: r(tb.median), fwd_bwd_ms_median: r(tfb.median), fwd_bwd_ms_best: r(tfb.best),
   fwd_bwd_cpu_ms: r(tfb.cpu),
   fwd_gflops: gflops(2, tf.median), bwd_gflops: gflops(5, tb.median),
+  pack, masked_fwd_bwd_ms: r(tm.median), separate_fwd_bwd_ms: r(ts.median),
+  masked_fwd_bwd_cpu_ms: r(tm.cpu), separate_fwd_bwd_cpu_ms: r(ts.cpu),
   decode_cache: cacheLen, decode_ms: r(td.median),
 };
 if (args.includes('--json')) {
@@ -112,6 +135,9 @@ if (args.includes('--json')) {
       `forward ${result.fwd_ms} ms (${result.fwd_gflops} GFLOP/s), backward ${result.bwd_ms} ms ` +
       `(${result.bwd_gflops} GFLOP/s), forward+backward ${result.fwd_bwd_ms_median} ms median ` +
       `(${result.fwd_bwd_ms_best} best of ${iters}, ${result.fwd_bwd_cpu_ms} ms CPU); ` +
-      `decode 1 token vs ${cacheLen} cached: ${result.decode_ms} ms\n`,
+      `decode 1 token vs ${cacheLen} cached: ${result.decode_ms} ms\n` +
+      `packed ${pack} sequences of ${L} per row, forward+backward: unmasked ${result.fwd_bwd_ms_median} ms, ` +
+      `masked ${result.masked_fwd_bwd_ms} ms, separate rows ${result.separate_fwd_bwd_ms} ms ` +
+      `(CPU ${result.fwd_bwd_cpu_ms} / ${result.masked_fwd_bwd_cpu_ms} / ${result.separate_fwd_bwd_cpu_ms} ms)\n`,
   );
 }
