@@ -8,6 +8,8 @@ import { registerChat } from './chat.js';
 import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerChat(program);
+  registerExport(program);
+  registerImport(program);
   registerBench(program);
   registerQuickstart(program);
   return program;
