@@ -15,6 +15,7 @@ import { decodeGguf, encodeGguf, GgmlType, i32s, str, strings, u32 } from '../sr
 import { exportGguf, permuteRope } from '../src/export/gguf-export.js';
 import { llamaCppPreTokenizer } from '../src/export/gguf-tokenizer.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { CHAT_TEMPLATE } from '../src/model/chat.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-export-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -245,7 +246,11 @@ describe('llmforge export / import CLI', () => {
   it('exports both formats and imports back (--json records)', async () => {
     const { stdout } = await runCli(['export', '--model', run, '--format', 'gguf', '--dtype', 'q8_0', '--out', join(root, 'cli.gguf'), '--json']);
     expect(JSON.parse(stdout)).toMatchObject({ command: 'export', format: 'gguf', dtype: 'q8_0', family: 'llama' });
+    expect(decodeGguf(readFileSync(join(root, 'cli.gguf')), 'cli.gguf').metadata.get('tokenizer.chat_template')).toBe(CHAT_TEMPLATE);
     await runCli(['export', '--model', run, '--format', 'hf', '--out', join(root, 'cli-hf')]);
+    const tc = JSON.parse(readFileSync(join(root, 'cli-hf', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(tc).toMatchObject({ chat_template: CHAT_TEMPLATE, bos_token: '<|bos|>', eos_token: '<|end|>', model_max_length: 64 });
+    expect(JSON.parse(readFileSync(join(root, 'cli-hf', 'special_tokens_map.json'), 'utf8'))).toEqual({ bos_token: '<|bos|>', eos_token: '<|end|>', pad_token: '<|pad|>' });
     const imp = await runCli(['import', '--from', join(root, 'cli-hf'), '--out', join(root, 'cli-back'), '--json']);
     expect(JSON.parse(imp.stdout)).toMatchObject({ command: 'import', family: 'llama' });
     expect(loadModel(join(root, 'cli-back')).model.params.data).toEqual(loadModel(run).model.params.data);

@@ -12,6 +12,11 @@ import { runCli } from './cli-in-process.js';
 import { CONFIGS, BIBLE, saveTestCheckpoint, testModel, testTokenizer } from './export-helpers.js';
 import { exportGguf } from '../src/export/gguf-export.js';
 import { documentStartToken, encodePrompt } from '../src/infer/load.js';
+import { InferenceEngine } from '../src/infer/engine.js';
+import { Generation, GENERATE_DEFAULTS } from '../src/infer/generate.js';
+import { CHAT_TEMPLATE, renderChat, type ChatMessage } from '../src/model/chat.js';
+import type { GPT } from '../src/nn/gpt.js';
+import type { BpeTokenizer } from '../src/tokenizer/index.js';
 
 function nodeLlamaCpp(): string | null {
   const base = process.env.LLMFORGE_NODE_LLAMA_CPP ?? '/tmp/nlc';
@@ -26,6 +31,32 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Text with the cases pre-tokenizers disagree on: contractions, digits, runs of spaces and newlines, non-ASCII. */
 const TRICKY = `${BIBLE.slice(0, 600)}\n\nIt's 1234567 o'clock  —  they'll   say "naïve café"\t\tand 日本語!\n \n  end  `;
+
+const CHAT: ChatMessage[] = [
+  { role: 'system', content: 'You answer in the words of the King James Bible.' },
+  { role: 'user', content: "Who's the first man?" },
+  { role: 'assistant', content: 'Adam, the man whom God formed.' },
+  { role: 'user', content: 'And his wife?' },
+];
+
+/** Our reply to CHAT: renderChat, then greedy decoding up to llama.cpp's end-of-generation tokens (included). */
+function ourChatReply(model: GPT, tok: BpeTokenizer, n: number): { ids: number[]; reply: number[] } {
+  const ids = renderChat(tok, CHAT, { addGenerationPrompt: true }).ids;
+  const stops = ['<|end|>', '<|eos|>'].map((s) => tok.specialTokens.get(s)!);
+  const r = new Generation(new InferenceEngine(model), [ids], { ...GENERATE_DEFAULTS, maxNewTokens: n, temperature: 0, stopTokens: stops }, { tokenizer: tok }).run()[0];
+  return { ids, reply: r.finishReason === 'stop' && r.tokens.length < n ? [...r.tokens, findStop(model, tok, ids, r.tokens, stops)] : r.tokens };
+}
+
+/** The stop token that ended a reply (Generation leaves it out): the argmax after the reply. */
+function findStop(model: GPT, tok: BpeTokenizer, ids: number[], reply: number[], stops: number[]): number {
+  const all = Int32Array.from([...ids, ...reply]);
+  const V = model.config.vocabSize;
+  const logits = model.logits(all, 1, all.length).data.subarray((all.length - 1) * V);
+  let best = 0;
+  for (let i = 1; i < tok.vocabSize; i++) if (logits[i] > logits[best]) best = i;
+  expect(stops).toContain(best);
+  return best;
+}
 
 interface CheckRun { text_ids: number[]; greedy: number[]; chat_ids?: number[]; chat_reply?: number[]; template: string | null }
 
@@ -49,7 +80,7 @@ describe.skipIf(found === null)('GGUF export runs token-identically in llama.cpp
   // most cases size the model's vocabulary to the tokenizer; the padded one (exported as [PAD<id>]
   // tokens) is a model whose greedy path never reaches a padding id.
   for (const { label, config: base, pattern, padded } of cases) {
-    it(`${label}: same ids for text, same 64 greedy tokens (f32); f16 and q8_0 load and decode`, async () => {
+    it(`${label}: same ids for text, same 64 greedy tokens and chat reply (f32); f16 and q8_0 load and decode`, async () => {
       const tok = await testTokenizer(pattern, 1024);
       const config = { ...base, contextLength: 128, vocabSize: tok.vocabSize + (padded ? 20 : 0) };
       const model = testModel(config, 11);
@@ -63,12 +94,17 @@ describe.skipIf(found === null)('GGUF export runs token-identically in llama.cpp
       const promptIds = encodePrompt(tok, prompt, documentStartToken(tok));
       const files = (['f32', 'f16', 'q8_0'] as const).map((dtype) => {
         const path = join(dir, `model-${dtype}.gguf`);
-        exportGguf(model, tok, path, dtype, { name: label, chatTemplate: null });
+        exportGguf(model, tok, path, dtype, { name: label, chatTemplate: CHAT_TEMPLATE });
         return path;
       });
-      const [f32, f16, q8] = llamaCpp(files.map((gguf) => ({ gguf, text: TRICKY, prompt: promptIds, n: 64 })));
+      const [f32, f16, q8] = llamaCpp(files.map((gguf, i) => ({ gguf, text: TRICKY, prompt: promptIds, n: 64, ...(i === 0 ? { chat: CHAT } : {}) })));
       expect(f32.text_ids).toEqual(Array.from(tok.encode(TRICKY)));
       expect(f32.greedy).toEqual(ours);
+      // A chat turn through the GGUF's own tokenizer.chat_template (node-llama-cpp's Jinja wrapper).
+      const chat = ourChatReply(model, tok, 64);
+      expect(f32.template).toBe(CHAT_TEMPLATE);
+      expect(f32.chat_ids).toEqual(chat.ids);
+      expect(f32.chat_reply).toEqual(chat.reply);
       for (const r of [f16, q8]) {
         expect(r.greedy).toHaveLength(64);
         expect(r.greedy.every((id) => id >= 0 && id < config.vocabSize)).toBe(true);

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadModel } from '../train/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/index.js';
-import { exportHf } from '../export/hf-export.js';
+import { chatTemplateFor, exportHf } from '../export/hf-export.js';
 import type { HfDtype } from '../export/hf-files.js';
 import { exportGguf, type GgufDtype } from '../export/gguf-export.js';
 import { applyConfigFile } from './data.js';
@@ -66,7 +66,7 @@ export function registerExport(program: Command): void {
           process.stderr.write(`llmforge: warning: ${tokPath} normalizes text to ${tokenizer.normalizer.toUpperCase()}; llama.cpp does not, so only already-normalized text tokenizes identically\n`);
         }
         const name = o.name ?? basename(dir);
-        const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: null });
+        const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: chatTemplateFor(tokenizer) });
         record = { tensors: r.tensors, bytes: r.bytes };
       }
       const seconds = Math.round((performance.now() - t0) / 10) / 100;

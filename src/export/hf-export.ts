@@ -6,13 +6,15 @@
  *   model.safetensors        HF names and layouts (hf-layout.ts), F32 / F16 / BF16
  *   generation_config.json   bos, the ids that end generation, pad
  *   tokenizer.json           the byte-level BPE tokenizer
- *   tokenizer_config.json    bos/eos/pad tokens, model_max_length (and the chat template)
+ *   tokenizer_config.json    bos/eos/pad tokens, model_max_length and, when the tokenizer has the chat
+ *                            tokens, the chat template (src/model/chat.ts: the format we train on)
  *   special_tokens_map.json
  */
 import { join } from 'node:path';
 import type { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { documentStartToken, endTokenIds } from '../infer/load.js';
+import { CHAT_SPECIALS, CHAT_TEMPLATE, tokenizerConfig } from '../model/chat.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { toHfConfig, type SpecialIds } from './hf-config.js';
 import { encodeHfSafetensors, TORCH_DTYPE, type HfDtype } from './hf-files.js';
@@ -33,8 +35,15 @@ function nameOf(t: Tokenizer, id: number | null): string | null {
   return null;
 }
 
-/** tokenizer_config.json: what AutoTokenizer needs beside tokenizer.json. */
+/** The chat template when the tokenizer has every token of the chat format, else null. */
+export function chatTemplateFor(t: Tokenizer): string | null {
+  const needed = [CHAT_SPECIALS.bos, CHAT_SPECIALS.system, CHAT_SPECIALS.user, CHAT_SPECIALS.assistant, CHAT_SPECIALS.end];
+  return needed.every((n) => t.specialTokens.has(n)) ? CHAT_TEMPLATE : null;
+}
+
+/** tokenizer_config.json: what AutoTokenizer needs beside tokenizer.json (the chat format's when it has one). */
 export function hfTokenizerConfig(t: Tokenizer, contextLength: number): Record<string, unknown> {
+  if (chatTemplateFor(t) !== null) return tokenizerConfig(t, contextLength);
   const ids = specialIds(t);
   const eos = ids.eos.find((id) => id !== ids.bos) ?? ids.eos[0] ?? null;
   return {
