@@ -110,6 +110,17 @@ describe('Hugging Face export → import', () => {
     });
   }
 
+  it('reads checkpoints saved from the headless model (names without transformer. / model.), with buffers', async () => {
+    const dir = join(root, 'headless');
+    const model = testModel(CONFIGS['gpt2 untied, biases']);
+    await exportHf(model, tok, join(dir, 'hf'), 'f32');
+    const all = [...readSafetensors(join(dir, 'hf', 'model.safetensors')).tensors].map(([n, t]) => [n.replace(/^transformer\./, ''), t] as [string, typeof t]);
+    const mask = { shape: [1, 1, 64, 64], data: new Float32Array(64 * 64) }; // GPT2Attention's causal-mask buffer, as old saves have it
+    writeFileAtomic(join(dir, 'hf', 'model.safetensors'), encodeSafetensors([...all, ['h.0.attn.bias', mask]]));
+    await importHf(join(dir, 'hf'), join(dir, 'back'));
+    expect(loadModel(join(dir, 'back')).model.params.data).toEqual(model.params.data);
+  });
+
   it('F16 and BF16 exports import as exactly the rounded values', async () => {
     const model = testModel(CONFIGS['llama tied, GQA']);
     for (const dtype of ['f16', 'bf16'] as const) {

@@ -7,6 +7,7 @@ import { loadTokenizer } from '../tokenizer/index.js';
 import { chatTemplateFor, exportHf } from '../export/hf-export.js';
 import type { HfDtype } from '../export/hf-files.js';
 import { exportGguf, type GgufDtype } from '../export/gguf-export.js';
+import { Progress } from '../util/progress.js';
 import { applyConfigFile } from './data.js';
 
 type Format = 'hf' | 'gguf';
@@ -57,18 +58,24 @@ export function registerExport(program: Command): void {
       if (tokenizer.vocabSize > model.config.vocabSize) {
         throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model in ${dir} only ${model.config.vocabSize}`);
       }
+      let bar: Progress | undefined;
+      const onTensor = (done: number, total: number): void => {
+        bar ??= new Progress({ total, label: 'export', unit: 'tensor', whenPiped: false });
+        bar.update(done);
+      };
       let record: Record<string, unknown>;
       if (o.format === 'hf') {
-        const r = await exportHf(model, tokenizer, o.out, o.dtype as HfDtype);
+        const r = await exportHf(model, tokenizer, o.out, o.dtype as HfDtype, onTensor);
         record = { files: r.files, tensors: r.tensors, weight_bytes: r.bytes };
       } else {
         if (tokenizer.normalizer !== 'none') {
           process.stderr.write(`llmforge: warning: ${tokPath} normalizes text to ${tokenizer.normalizer.toUpperCase()}; llama.cpp does not, so only already-normalized text tokenizes identically\n`);
         }
         const name = o.name ?? basename(dir);
-        const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: chatTemplateFor(tokenizer) });
+        const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: chatTemplateFor(tokenizer), onTensor });
         record = { tensors: r.tensors, bytes: r.bytes };
       }
+      bar?.clear();
       const seconds = Math.round((performance.now() - t0) / 10) / 100;
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ command: 'export', format: o.format, dtype: o.dtype, model: dir, out: o.out, family: model.config.family, ...record, seconds })}\n`);

@@ -74,11 +74,13 @@ function encodeTensor(name: string, shape: number[], data: Float32Array, dtype: 
   return { name, shape, type: GgmlType.F16, data: toF16Bytes(data) };
 }
 
-export function ggufTensors(model: GPT, dtype: GgufDtype): GgufTensor[] {
+export function ggufTensors(model: GPT, dtype: GgufDtype, onTensor?: (done: number, total: number) => void): GgufTensor[] {
   const c = model.config;
   const params = new Map(model.params.named());
   const D = headDim(c);
-  return tensorMap(c).map(([gname, ours]) => {
+  const map = tensorMap(c);
+  return map.map(([gname, ours], i) => {
+    onTensor?.(i + 1, map.length);
     const t = params.get(ours);
     if (t === undefined) {
       // A bias-free gpt2: llama.cpp's graph has the biases, so they are written as zeros.
@@ -123,11 +125,11 @@ export interface GgufExportResult {
 }
 
 export function exportGguf(model: GPT, tokenizer: BpeTokenizer, out: string, dtype: GgufDtype,
-  opts: { name: string; chatTemplate: string | null }): GgufExportResult {
+  opts: { name: string; chatTemplate: string | null; onTensor?: (done: number, total: number) => void }): GgufExportResult {
   const c = model.config;
   if (tokenizer.vocabSize > c.vocabSize) throw new Error(`tokenizer: ${tokenizer.vocabSize} ids, more than the model's vocabulary ${c.vocabSize}`);
   const meta = [...ggufModelMetadata(c, opts.name, dtype), ...ggufTokenizerMetadata(tokenizer, c.vocabSize, opts.chatTemplate)];
-  const tensors = ggufTensors(model, dtype);
+  const tensors = ggufTensors(model, dtype, opts.onTensor);
   const chunks = encodeGguf(meta, tensors);
   writeFileAtomic(out, chunks);
   return { tensors: tensors.length, bytes: chunks.reduce((n, b) => n + b.length, 0) };

@@ -66,7 +66,8 @@ export interface HfExportResult {
   bytes: number;
 }
 
-export async function exportHf(model: GPT, tokenizer: Tokenizer, out: string, dtype: HfDtype): Promise<HfExportResult> {
+export async function exportHf(model: GPT, tokenizer: Tokenizer, out: string, dtype: HfDtype,
+  onTensor?: (done: number, total: number) => void): Promise<HfExportResult> {
   const c = model.config;
   const ids = specialIds(tokenizer);
   const tensors = toHfTensors(model);
@@ -75,7 +76,7 @@ export async function exportHf(model: GPT, tokenizer: Tokenizer, out: string, dt
   for (const k of ['bos_token', 'eos_token', 'pad_token']) if (typeof tokConfig[k] === 'string') special[k] = tokConfig[k] as string;
   let bytes = 0;
   await writeDirAtomic(out, '--out', (tmp) => {
-    const weights = encodeHfSafetensors(tensors, dtype);
+    const weights = encodeHfSafetensors(tensors, dtype, onTensor);
     bytes = weights.reduce((n, b) => n + b.length, 0);
     writeFileAtomic(join(tmp, 'model.safetensors'), weights);
     writeFileAtomic(join(tmp, 'config.json'), json(toHfConfig(c, ids, TORCH_DTYPE[dtype])));

@@ -13,7 +13,8 @@ const DTYPE_NAME: Record<HfDtype, string> = { f32: 'F32', f16: 'F16', bf16: 'BF1
 export const TORCH_DTYPE = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' } as const;
 
 /** safetensors bytes (as chunks) with every tensor in `dtype`; metadata format "pt" as torch writes. */
-export function encodeHfSafetensors(tensors: ReadonlyArray<readonly [string, NamedTensor]>, dtype: HfDtype): Uint8Array[] {
+export function encodeHfSafetensors(tensors: ReadonlyArray<readonly [string, NamedTensor]>, dtype: HfDtype,
+  onTensor?: (done: number, total: number) => void): Uint8Array[] {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   const datas: Uint8Array[] = [];
   let offset = 0;
@@ -22,6 +23,7 @@ export function encodeHfSafetensors(tensors: ReadonlyArray<readonly [string, Nam
     header[name] = { dtype: DTYPE_NAME[dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     datas.push(bytes);
     offset += bytes.length;
+    onTensor?.(datas.length, tensors.length);
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // data 8-byte aligned, as the reference writer does

@@ -47,6 +47,17 @@ export function toHfTensors(model: GPT): Array<[string, NamedTensor]> {
   return out;
 }
 
+/**
+ * Tensor names with the base model's prefix (`transformer.` for gpt2, `model.` for llama). Checkpoints saved
+ * from the headless model (GPT2Model / LlamaModel, e.g. OpenAI's gpt2 on the Hub) lack it; transformers adds
+ * it on load, and so do we.
+ */
+export function withBasePrefix(tensors: TensorMap, family: GPTConfig['family']): TensorMap {
+  const prefix = family === 'gpt2' ? 'transformer.' : 'model.';
+  if ([...tensors.keys()].every((n) => n.startsWith(prefix) || n === 'lm_head.weight')) return tensors;
+  return new Map([...tensors].map(([n, t]) => [n.startsWith(prefix) || n === 'lm_head.weight' ? n : prefix + n, t]));
+}
+
 /** Whether a gpt2 checkpoint's biases are all absent or exactly zero (a bias-free model). */
 export function gpt2BiasesAreZero(tensors: TensorMap): boolean {
   for (const [name, t] of tensors) {

@@ -14,7 +14,7 @@ import { hfConfig } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fromHfConfig } from './hf-config.js';
 import { readHfWeights } from './hf-files.js';
-import { gpt2BiasesAreZero, loadHfTensors } from './hf-layout.js';
+import { gpt2BiasesAreZero, loadHfTensors, withBasePrefix } from './hf-layout.js';
 import { checkNewDir, writeDirAtomic } from './out-dir.js';
 
 export interface ImportResult {
@@ -40,7 +40,7 @@ export async function importHf(from: string, out: string): Promise<ImportResult>
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} ids but ${configPath} says vocab_size ${config.vocabSize}`);
   }
-  const weights = readHfWeights(from);
+  const weights = withBasePrefix(readHfWeights(from), config.family);
   // HF's GPT-2 always has biases; all-zero ones are a bias-free model (what our export writes for one).
   if (config.family === 'gpt2' && gpt2BiasesAreZero(weights)) config = { ...config, bias: false };
   const model = new GPT(config);
