@@ -274,6 +274,7 @@ describe('llmforge export / import CLI', () => {
     await expect(runCli(['export', '--model', join(root, 'nope'), '--format', 'gguf', '--out', join(root, 'x.gguf')])).rejects.toThrow(/nope: no such directory/);
     await expect(runCli(['export', '--model', run, '--out', join(root, 'x.gguf')])).rejects.toThrow(/--format is required/);
     await expect(runCli(['export', '--model', run, '--format', 'gguf'])).rejects.toThrow(/--out is required/);
+    await expect(runCli(['export', '--model', run, '--format', 'gguf', '--out', root])).rejects.toThrow(/--out .*: is a folder/);
     await expect(runCli(['import', '--out', join(root, 'y')])).rejects.toThrow(/--from is required/);
     await expect(runCli(['import', '--from', join(root, 'nope'), '--out', join(root, 'y')])).rejects.toThrow(/--from .*nope: no such folder/);
     const hf = join(root, 'cli-hf');

@@ -1,6 +1,6 @@
 /** `llmforge export`: a checkpoint → a Hugging Face folder or a GGUF file for llama.cpp (docs/INTEROP.md). */
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadModel } from '../train/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/index.js';
@@ -71,6 +71,8 @@ export function registerExport(program: Command): void {
         if (tokenizer.normalizer !== 'none') {
           process.stderr.write(`llmforge: warning: ${tokPath} normalizes text to ${tokenizer.normalizer.toUpperCase()}; llama.cpp does not, so only already-normalized text tokenizes identically\n`);
         }
+        if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new Error(`--out ${o.out}: is a folder; give the path of the .gguf file to write`);
+        mkdirSync(dirname(o.out), { recursive: true });
         const name = o.name ?? basename(dir);
         const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: chatTemplateFor(tokenizer), onTensor });
         record = { tensors: r.tensors, bytes: r.bytes };
