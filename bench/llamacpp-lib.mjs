@@ -45,19 +45,28 @@ export async function loadGguf(path, { threads = 1, contextSize = 512 } = {}) {
   });
   const sequence = context.getSequence();
 
-  /** Greedy continuation: `n` new tokens after `prompt` (EOG tokens included, generation does not stop). */
-  async function greedy(prompt, n) {
+  /**
+   * Greedy continuation: `n` new tokens after `prompt` (EOG tokens included, generation does not stop), or
+   * fewer when `maxMs` runs out (a thread count where llama.cpp's spinning pool collapses must not take hours).
+   */
+  async function greedy(prompt, n, maxMs = Infinity) {
     await sequence.clearHistory();
     const out = [];
     const t0 = performance.now();
     let tFirst = 0;
+    let cpuFirst = null;
     for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
-      if (out.length === 0) tFirst = performance.now();
+      if (out.length === 0) {
+        tFirst = performance.now();
+        cpuFirst = process.cpuUsage();
+      }
       out.push(token);
-      if (out.length >= n) break;
+      if (out.length >= n || (out.length > 1 && performance.now() - tFirst > maxMs)) break;
     }
     const t1 = performance.now();
-    return { tokens: out, prefillMs: tFirst - t0, decodeMs: t1 - tFirst };
+    const cpu = process.cpuUsage(cpuFirst ?? undefined);
+    // decode: the tokens after the first (which came out of the prefill); cpuMs: this process, every thread.
+    return { tokens: out, prefillMs: tFirst - t0, decodeMs: t1 - tFirst, cpuMs: (cpu.user + cpu.system) / 1000 };
   }
 
   return {

@@ -84,7 +84,7 @@ export function ggufTensors(model: GPT, dtype: GgufDtype, onTensor?: (done: numb
     const t = params.get(ours);
     if (t === undefined) {
       // A bias-free gpt2: llama.cpp's graph has the biases, so they are written as zeros.
-      const width = ours.startsWith('transformer.h.') && ours.includes('c_attn') ? 3 * c.nEmbd : ours.includes('mlp.c_fc') ? c.mlpHidden : c.nEmbd;
+      const width = ours.includes('.c_attn.') ? 3 * c.nEmbd : ours.includes('.c_fc.') ? c.mlpHidden : c.nEmbd;
       return encodeTensor(gname, [width], new Float32Array(width), dtype);
     }
     let data = t.data;
