@@ -121,6 +121,29 @@ describe('Hugging Face export → import', () => {
     expect(loadModel(join(dir, 'back')).model.params.data).toEqual(model.params.data);
   });
 
+  it('config.json means what it means in transformers: absent fields take GPT2Config / LlamaConfig defaults', async () => {
+    const dir = join(root, 'defaults');
+    const config = { ...CONFIGS['gpt2 untied, biases'], nHead: 4, nKvHead: 4, mlpHidden: 256, tiedEmbeddings: true };
+    await exportHf(testModel(config), tok, join(dir, 'hf'), 'f32');
+    // A hand-written minimal config: n_inner null (4·n_embd), no tie_word_embeddings (tied), no layer_norm_epsilon (1e-5).
+    writeFileSync(join(dir, 'hf', 'config.json'), JSON.stringify({
+      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: 320, n_positions: 64, n_embd: 64, n_layer: 2, n_head: 4, n_inner: null,
+    }));
+    await importHf(join(dir, 'hf'), join(dir, 'back'));
+    expect(readCheckpointConfig(join(dir, 'back'))).toEqual(config);
+  });
+
+  it('a tokenizer without the chat tokens: no chat template, eos from its end-of-text token', async () => {
+    const plain = await (await import('../src/tokenizer/index.js')).trainTokenizer({ texts: ['In the beginning'], vocabSize: 270, specialTokens: ['<|endoftext|>'], progress: false });
+    const dir = join(root, 'plain');
+    await exportHf(testModel(CONFIGS['gpt2 tied, no biases']), plain, join(dir, 'hf'), 'f32');
+    const tc = JSON.parse(readFileSync(join(dir, 'hf', 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(tc.chat_template).toBeUndefined();
+    expect(tc).toMatchObject({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>' });
+    const id = plain.specialTokens.get('<|endoftext|>');
+    expect(JSON.parse(readFileSync(join(dir, 'hf', 'generation_config.json'), 'utf8'))).toEqual({ bos_token_id: id, eos_token_id: [id] });
+  });
+
   it('F16 and BF16 exports import as exactly the rounded values', async () => {
     const model = testModel(CONFIGS['llama tied, GQA']);
     for (const dtype of ['f16', 'bf16'] as const) {
