@@ -38,7 +38,7 @@ export function registerExport(program: Command): void {
     .option('--dtype <dtype>', 'weights: f32, f16 or bf16 for hf; f32, f16 or q8_0 for gguf', 'f32')
     .option('--out <path>', 'the folder (hf; must be new or empty) or .gguf file to write (required)')
     .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
-    .option('--name <name>', 'model name in the GGUF metadata (default: the checkpoint folder name)')
+    .option('--name <name>', 'model name in the GGUF metadata (default: the run or checkpoint folder name)')
     .option('--json', 'print one JSON object with what was written')
     .option('--config <file>', 'JSON file with any of these options; flags override it')
     .action(async (o: ExportCliOptions, command: Command) => {
@@ -73,7 +73,8 @@ export function registerExport(program: Command): void {
         }
         if (existsSync(o.out) && statSync(o.out).isDirectory()) throw new Error(`--out ${o.out}: is a folder; give the path of the .gguf file to write`);
         mkdirSync(dirname(o.out), { recursive: true });
-        const name = o.name ?? basename(dir);
+        // A run's checkpoint (RUN/checkpoints/step-N) is named after the run.
+        const name = o.name ?? (basename(dirname(dir)) === 'checkpoints' ? basename(dirname(dirname(dir))) : basename(dir));
         const r = exportGguf(model, tokenizer, o.out, o.dtype as GgufDtype, { name, chatTemplate: chatTemplateFor(tokenizer), onTensor });
         record = { tensors: r.tensors, bytes: r.bytes };
       }
