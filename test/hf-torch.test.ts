@@ -4,7 +4,7 @@
  * the same ids as `llmforge generate --temperature 0`. Skipped with one line when torch is not importable.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ import { expectClose } from './helpers.js';
 import { CONFIGS, saveTestCheckpoint, testModel, testTokenizer } from './export-helpers.js';
 import { exportHf } from '../src/export/hf-export.js';
 import { documentStartToken, encodePrompt } from '../src/infer/load.js';
+import { quantizeQ8_0, toBf16Bytes, toF16Bytes } from '../src/export/quant.js';
+import { randomF32 } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const torchOk = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
@@ -44,4 +46,21 @@ describe.skipIf(!torchOk)('HF export read by a PyTorch forward written from tran
       expectClose(ref.last_logits, logits, 1e-3, 1e-4);
     }, 120_000);
   }
+
+  it('F16 and BF16 bytes equal torch\'s .half() / .bfloat16(); Q8_0 bytes equal gguf-py\'s quantize_q8_0', () => {
+    const edge = [0, -0, 1, 65504, 65519, 65520, 1e-8, 2 ** -24, 3 * 2 ** -25, 1 + 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -2.5, 3.4e38, Infinity, -Infinity];
+    const x = new Float32Array(32 * 64);
+    x.set(randomF32(x.length, 5, 3));
+    x.set(edge.slice(0, 13), 0); // finite edge cases in the first block; Inf would make gguf-py's scale Inf
+    x.set(new Float32Array(32), 64); // an all-zero block
+    for (let i = 96; i < 128; i++) x[i] = (i - 112) * 0.5; // exact ties at the scale
+    const src = join(root, 'values.f32');
+    writeFileSync(src, new Uint8Array(x.buffer));
+    const r = spawnSync(PYTHON, [join(__dirname, '..', 'bench', 'quant_reference.py'), src, join(root, 'ref')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`quant_reference.py failed: ${r.stderr}`);
+    const same = (a: Uint8Array, file: string): boolean => Buffer.from(a).equals(readFileSync(join(root, file)));
+    expect(same(toF16Bytes(x), 'ref.f16')).toBe(true);
+    expect(same(toBf16Bytes(x), 'ref.bf16')).toBe(true);
+    expect(same(quantizeQ8_0(x), 'ref.q8_0')).toBe(true);
+  });
 });
