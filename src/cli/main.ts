@@ -9,6 +9,8 @@ import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerFeedback } from './feedback.js';
+import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerChat(program);
+  registerExport(program);
+  registerImport(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);
