@@ -36,7 +36,7 @@ export function applyThreads(threads: number | undefined): number {
   if (env !== undefined && !/^[1-9]\d*$/.test(env)) {
     throw new Error(`LLMFORGE_THREADS must be a positive integer, got '${env}'`);
   }
-  return setThreads(env ? Number(env) : defaultThreads());
+  return env ? setThreads(Number(env), `LLMFORGE_THREADS=${env}`) : setThreads(defaultThreads());
 }
 
 function defaultThreads(): number {

@@ -5,7 +5,7 @@
  */
 import type { Kernels, KernelName } from './kernels.js';
 import { refKernels } from './ref/index.js';
-import { nativeAddon } from './native.js';
+import { capThreads, nativeAddon } from './native.js';
 
 export type Backend = 'native' | 'js';
 
@@ -58,11 +58,15 @@ export function nativeKernelNames(): KernelName[] {
   return (Object.keys(refKernels) as KernelName[]).filter((name) => typeof addon[name] === 'function');
 }
 
-/** Threads used by native kernels. The JS reference kernels are single-threaded. */
-export function setThreads(n: number): number {
+/**
+ * Threads used by native kernels, at most the core count (`source` names the setting in the
+ * one warning). The JS reference kernels are single-threaded.
+ */
+export function setThreads(n: number, source = `--threads ${n}`): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`--threads must be a positive integer, got ${n}`);
   const addon = nativeAddon();
-  return addon ? addon.setThreads(n) : 1;
+  const capped = capThreads(n, source);
+  return addon ? addon.setThreads(capped) : 1;
 }
 
 export function getThreads(): number {
