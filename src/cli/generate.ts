@@ -7,6 +7,7 @@ import { Generation, GENERATE_DEFAULTS, type ContextOverflow, type GenerateOptio
 import { SAMPLING_DEFAULTS } from '../infer/sampler.js';
 import { encodePrompt, loadForGeneration, type LoadedModel } from '../infer/load.js';
 import { backend } from '../tensor/registry.js';
+import { exitIfStdoutClosed } from '../util/stdout.js';
 import { applyConfigFile } from './data.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
@@ -172,7 +173,10 @@ export function registerGenerate(program: Command): void {
       if (!o.json && o.echo && single) out.write(promptText[0]);
       const g = new Generation(engine, prompts, opts, {
         tokenizer: loaded.tokenizer,
-        onText: !o.json && single ? (_, text) => out.write(text) : undefined,
+        onText: !o.json && single ? (_, text) => {
+          exitIfStdoutClosed(); // `| head`: stop generating for a reader that is gone
+          out.write(text);
+        } : undefined,
       });
       const results = g.run();
       const s = g.stats;

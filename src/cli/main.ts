@@ -8,6 +8,7 @@ import { registerChat } from './chat.js';
 import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
+import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,5 +34,12 @@ function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  exitQuietlyOnClosedStdout();
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    // A write awaited on a stdout whose reader went away (`| head`): end quietly.
+    if (isClosedPipe(err)) process.exit(0);
+    throw err;
+  }
 }
