@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { GPT } from '../nn/gpt.js';
 import { loadModel } from '../train/checkpoint.js';
 import { loadTokenizer } from '../tokenizer/index.js';
+import type { BpeTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 /** Document separators in the data stage's order of preference (src/data/prepare.ts). */
@@ -50,19 +51,51 @@ export function endTokenIds(t: Tokenizer): number[] {
 
 /**
  * Loads the model and tokenizer of a checkpoint. `tokenizerPath` overrides the checkpoint's
- * tokenizer.json. Every failure is one error naming the file and the problem.
+ * tokenizer.json, but must fit the model: its vocabulary size must be the one the model was
+ * trained with (the checkpoint's own tokenizer's; without one, the model's rows), and one of
+ * that size that is still another tokenizer (another hash) gets one warning — its ids would
+ * mean other text. Every failure is one error naming the file and the problem.
  */
-export async function loadForGeneration(modelPath: string, tokenizerPath?: string): Promise<LoadedModel> {
+export async function loadForGeneration(
+  modelPath: string,
+  tokenizerPath?: string,
+  warn: (message: string) => void = (m) => process.stderr.write(`llmforge: warning: ${m}\n`),
+): Promise<LoadedModel> {
   const { model, dir } = loadModel(modelPath);
-  const tokPath = tokenizerPath ?? join(dir, 'tokenizer.json');
-  if (tokenizerPath === undefined && !existsSync(tokPath)) {
+  const ownPath = join(dir, 'tokenizer.json');
+  const hasOwn = existsSync(ownPath);
+  if (tokenizerPath === undefined && !hasOwn) {
     throw new Error(`${dir}: the checkpoint has no tokenizer.json (pass --tokenizer PATH)`);
   }
-  const tokenizer = await loadTokenizer(tokPath);
-  if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model in ${dir} only ${model.config.vocabSize}`);
+  const tokenizer = await loadTokenizer(tokenizerPath ?? ownPath);
+  const V = model.config.vocabSize;
+  if (tokenizerPath === undefined) {
+    if (tokenizer.vocabSize > V) throw new Error(`${ownPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model in ${dir} only ${V}`);
+  } else {
+    const own = hasOwn ? await ownTokenizer(ownPath, warn) : null;
+    // A model may have more rows than its tokenizer has ids (padding), so the own tokenizer decides.
+    const want = own?.vocabSize ?? V;
+    const by = own ? `the tokenizer it was trained with (${ownPath})` : `its ${V} embedding rows`;
+    if (tokenizer.vocabSize !== want) {
+      throw new Error(`--tokenizer ${tokenizerPath}: has ${tokenizer.vocabSize} ids but the model in ${dir} has ${want} (${by}); ` +
+        'a tokenizer must match the model it is used with');
+    }
+    if (own && own.hash !== tokenizer.hash) {
+      warn(`--tokenizer ${tokenizerPath} is not the tokenizer ${dir} was trained with (${ownPath}): same ${want} ids, ` +
+        `but another vocabulary (hash ${tokenizer.hash.slice(0, 12)}, not ${own.hash.slice(0, 12)}), so the text may come out garbled`);
+    }
   }
   return { model, dir, tokenizer, documentStart: documentStartToken(tokenizer), endTokens: endTokenIds(tokenizer) };
+}
+
+/** The checkpoint's own tokenizer, to check --tokenizer against; unreadable, it cannot decide (one warning). */
+async function ownTokenizer(path: string, warn: (message: string) => void): Promise<BpeTokenizer | null> {
+  try {
+    return await loadTokenizer(path);
+  } catch (err) {
+    warn(`cannot check --tokenizer against the checkpoint's own tokenizer (${err instanceof Error ? err.message : String(err)})`);
+    return null;
+  }
 }
 
 /** A prompt's ids: the document-start token (when there is one and `bos`), then the text. */

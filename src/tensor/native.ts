@@ -38,7 +38,7 @@ export function capThreads(n: number, source: string): number {
   if (n <= cores) return n;
   if (!capWarned) {
     capWarned = true;
-    process.stderr.write(`warning: llmforge: ${source} is more than the ${cores} cores of this machine; using ${cores} threads\n`);
+    process.stderr.write(`llmforge: warning: ${source} is more than the ${cores} cores of this machine; using ${cores} threads\n`);
   }
   return cores;
 }
