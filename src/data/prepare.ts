@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { hasMinChars } from './clean.js';
 import { BANDS, NEAR_THRESHOLD, NUM_PERM, NearIndex, ROWS, SHINGLE_WORDS, U64Map, fmix32 } from './dedup.js';
-import { discoverInputs, errText } from './discover.js';
+import { discoverInputs, errText, warnLeftOut } from './discover.js';
 import { DataError, SkipSource } from './errors.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, TOKENIZER_FILE, type Manifest, datasetId } from './manifest.js';
 import { type BatchRunner, EncodeBatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
@@ -270,11 +270,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const outState = await checkOut(options.out, o.overwrite ?? false);
   const found = await discoverInputs(options.inputs);
   const skipped = [...found.skipped];
-  for (const s of found.skipped) warn(`skipped ${s.path}: ${s.reason}`);
-  if (found.ignored.length > 0) {
-    const shown = found.ignored.slice(0, 3).join(', ');
-    warn(`ignored ${found.ignored.length} file(s) without a .txt/.md/.jsonl(.gz) extension: ${shown}${found.ignored.length > 3 ? ', …' : ''}`);
-  }
+  warnLeftOut(found, warn);
 
   const outAbs = resolve(options.out);
   const parent = dirname(outAbs);
