@@ -75,14 +75,13 @@ export async function loadForGeneration(
     const own = hasOwn ? await ownTokenizer(ownPath, warn) : null;
     // A model may have more rows than its tokenizer has ids (padding), so the own tokenizer decides.
     const want = own?.vocabSize ?? V;
-    const by = own ? `the tokenizer it was trained with (${ownPath})` : `its ${V} embedding rows`;
     if (tokenizer.vocabSize !== want) {
-      throw new Error(`--tokenizer ${tokenizerPath}: has ${tokenizer.vocabSize} ids but the model in ${dir} has ${want} (${by}); ` +
-        'a tokenizer must match the model it is used with');
+      throw new Error(`--tokenizer ${tokenizerPath}: ${tokenizer.vocabSize} tokens, but the model in ${dir} was trained with ${want} ` +
+        `(${own ? 'its tokenizer.json' : 'its embedding rows; the checkpoint has no tokenizer.json'}); a tokenizer must match the model it is used with`);
     }
     if (own && own.hash !== tokenizer.hash) {
-      warn(`--tokenizer ${tokenizerPath} is not the tokenizer ${dir} was trained with (${ownPath}): same ${want} ids, ` +
-        `but another vocabulary (hash ${tokenizer.hash.slice(0, 12)}, not ${own.hash.slice(0, 12)}), so the text may come out garbled`);
+      warn(`--tokenizer ${tokenizerPath} is not the tokenizer the model in ${dir} was trained with: same ${want} tokens, but another ` +
+        `vocabulary (hash ${tokenizer.hash.slice(0, 12)}, the checkpoint's ${own.hash.slice(0, 12)}), so ids may mean other text`);
     }
   }
   return { model, dir, tokenizer, documentStart: documentStartToken(tokenizer), endTokens: endTokenIds(tokenizer) };
