@@ -42,21 +42,21 @@ describe('stdout closed by the reader', () => {
   it('tokenizer encode | head -1', () => {
     const r = piped(`tokenizer encode --tokenizer ${tokPath} --ids --input ${big}`, '-1');
     expect(r.stdout.toString()).toMatch(/^\d+\n$/);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
     expect(r.status).toBe(0);
   });
 
   it('generate | head -c 5', () => {
     const r = piped(`generate --model ${run} --prompt "In the" --max-tokens 40000 --ignore-eos --context-overflow slide --seed 1`, '-c 5');
     expect(r.stdout).toHaveLength(5);
-    expect(r.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
     expect(r.status).toBe(0);
   });
 
   it('chat | head -c 5', () => {
     const r = piped(`chat --model ${run} --max-tokens 60 --seed 1 --ignore-eos`, '-c 5', 'And God said\n'.repeat(3000));
     expect(r.stdout).toHaveLength(5);
-    expect(r.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
     expect(r.status).toBe(0);
   });
 });

@@ -5,9 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { sniffBinary } from '../data/clean.js';
-import { discoverInputs, warnLeftOut } from '../data/discover.js';
-import { SkipSource } from '../data/errors.js';
+import { discoverInputs, SkipSource, sniffBinary, warnLeftOut } from '../data/index.js';
 
 export interface InputFile {
   path: string;

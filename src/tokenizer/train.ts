@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Merge } from './bpe.js';
-import { SkipSource } from '../data/errors.js';
+import { SkipSource } from '../data/index.js';
 import { fileSegments, listInputFiles, type InputFile } from './input.js';
 import { trainMergesJs, type Words, type MergeResult } from './merge-loop.js';
 import { bpeTrainNative } from './native.js';
