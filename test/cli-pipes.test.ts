@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainTokenizer } from '../src/tokenizer/index.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');

@@ -16,7 +16,7 @@ import { InferenceEngine } from '../src/infer/engine.js';
 import { loadForGeneration } from '../src/infer/load.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainTokenizer } from '../src/tokenizer/index.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');

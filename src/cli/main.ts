@@ -8,6 +8,7 @@ import { registerChat } from './chat.js';
 import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerFeedback } from './feedback.js';
 import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerChat(program);
   registerBench(program);
   registerQuickstart(program);
+  registerFeedback(program);
   return program;
 }
 

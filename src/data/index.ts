@@ -12,3 +12,5 @@ export { DataError, SkipSource } from './errors.js';
 export { discoverInputs, warnLeftOut } from './discover.js';
 export type { Discovery, SourceFile } from './discover.js';
 export { sniffBinary } from './clean.js';
+export { readChatExamples, parseChatRecord } from './chat-jsonl.js';
+export type { ChatExample, ReadChatOptions } from './chat-jsonl.js';
