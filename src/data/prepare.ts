@@ -184,7 +184,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
 
   const tokenizer = options.tokenizer;
   const separator = findSeparator(tokenizer);
-  const outState = await checkOut(options.out, o.overwrite ?? false);
+  const outState = await outputStep(options.out, () => checkOut(options.out, o.overwrite ?? false));
   const found = await discoverInputs(options.inputs);
   const skipped = [...found.skipped];
   warnLeftOut(found, warn);
@@ -424,7 +424,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
 
     // Move into place: only now does `out` get a manifest.
-    const state = outState === 'new' ? 'new' : await checkOut(options.out, o.overwrite ?? false);
+    const state = outState === 'new' ? 'new' : await outputStep(options.out, () => checkOut(options.out, o.overwrite ?? false));
     await outputStep(options.out, async () => {
       if (state === 'empty') await rmdir(outAbs);
       if (state === 'replace') {
