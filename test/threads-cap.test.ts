@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyThreads } from '../src/cli/options.js';
-import { getThreads, nativeKernelNames } from '../src/tensor/registry.js';
+import { getThreads, nativeKernelNames, setThreads } from '../src/tensor/registry.js';
 import { setBatchThreads, batchThreadCount } from '../src/tokenizer/batch.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');
@@ -28,6 +28,17 @@ describe('thread cap', () => {
     setBatchThreads(1000);
     expect(batchThreadCount()).toBe(cores);
     setBatchThreads(undefined);
+  });
+
+  it('the library call is exact: kernel tests split work over more threads than cores', () => {
+    let err = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err += String(s);
+      return true;
+    });
+    expect(setThreads(cores + 1)).toBe(native ? cores + 1 : 1);
+    setThreads(cores);
+    expect(err).toBe('');
   });
 
   it('LLMFORGE_THREADS=1000 is capped too (the addon starts with the capped pool)', () => {

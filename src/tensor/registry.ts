@@ -59,14 +59,16 @@ export function nativeKernelNames(): KernelName[] {
 }
 
 /**
- * Threads used by native kernels, at most the core count (`source` names the setting in the
- * one warning). The JS reference kernels are single-threaded.
+ * Threads used by native kernels. The JS reference kernels are single-threaded. `source` names
+ * the user's setting the count came from (`--threads 1000`, `LLMFORGE_THREADS=1000`): then a count
+ * above the core count runs on the core count, with one warning. Without it (library calls, the
+ * kernel tests that split work three ways on two cores) the count is taken as given.
  */
-export function setThreads(n: number, source = `--threads ${n}`): number {
+export function setThreads(n: number, source?: string): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`--threads must be a positive integer, got ${n}`);
   const addon = nativeAddon();
-  const capped = capThreads(n, source);
-  return addon ? addon.setThreads(capped) : 1;
+  const count = source === undefined ? n : capThreads(n, source);
+  return addon ? addon.setThreads(count) : 1;
 }
 
 export function getThreads(): number {
