@@ -94,7 +94,7 @@ describe('llmforge tokenizer', () => {
       await expect(run(args)).rejects.toThrow(msg);
     }
     await expect(run(['tokenizer', 'train', '--input', join(dir, 'missing.txt'), '--vocab-size', '500', '--out', out])).rejects.toThrow(
-      /missing\.txt: cannot read input/,
+      /missing\.txt' does not exist/,
     );
     await expect(run(['tokenizer', 'train', '--input', FIXTURE, '--vocab-size', '500', '--out', join(dir, 'no-such-dir', 'x.json')])).rejects.toThrow(
       /no-such-dir.*cannot write/,

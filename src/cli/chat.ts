@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { ChatSession } from '../infer/chat.js';
 import { InferenceEngine } from '../infer/engine.js';
 import { loadForGeneration } from '../infer/load.js';
+import { Utf8Watch } from '../util/utf8-watch.js';
 import { applyConfigFile } from './data.js';
 import { addSamplingOptions, generationFromFlags, requireModel, type SamplingCliOptions } from './generate.js';
 import { applyThreads } from './options.js';
@@ -47,6 +48,10 @@ export interface ReplIO {
 export async function runChatRepl(session: ChatSession, io: ReplIO, what = ''): Promise<void> {
   const { output: out, errors: err, tty } = io;
   const rl = createInterface({ input: io.input, output: tty ? out : undefined, terminal: tty });
+  // readline replaces invalid UTF-8 with U+FFFD without a word: watch the same bytes and say so once.
+  const utf8 = new Utf8Watch((m) => err.write(`llmforge: warning: ${m}\n`));
+  io.input.on('data', (chunk: Uint8Array | string) => utf8.push(chunk));
+  io.input.on('end', () => utf8.end());
   let generating: AbortController | null = null;
   rl.on('SIGINT', () => {
     if (generating !== null) generating.abort();

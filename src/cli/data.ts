@@ -6,6 +6,7 @@ import { DEFAULTS, type DedupMode, type PrepareProgress, type PrepareResult, pre
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { Progress } from '../util/progress.js';
+import { capThreads } from '../tensor/native.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 export interface PrepareCliOptions {
@@ -135,7 +136,8 @@ export async function runPrepare(
       skipBadLines: o.skipBadLines ?? false,
       docChars: o.docChars,
       shardTokens: o.shardTokens,
-      threads: o.threads,
+      // Worker threads too: never more than the cores (applyThreads warned already).
+      threads: o.threads === undefined || o.threads === 0 ? o.threads : capThreads(o.threads, `--threads ${o.threads}`),
       encoder: o.encoder,
       overwrite: o.overwrite ?? false,
       handleSignals: extra.handleSignals,

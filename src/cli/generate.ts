@@ -7,6 +7,8 @@ import { Generation, GENERATE_DEFAULTS, type ContextOverflow, type GenerateOptio
 import { SAMPLING_DEFAULTS } from '../infer/sampler.js';
 import { encodePrompt, loadForGeneration, type LoadedModel } from '../infer/load.js';
 import { backend } from '../tensor/registry.js';
+import { exitIfStdoutClosed } from '../util/stdout.js';
+import { decodeUtf8Warn } from '../util/utf8-watch.js';
 import { applyConfigFile } from './data.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
@@ -124,7 +126,8 @@ interface GenerateCliOptions extends SamplingCliOptions {
 function readPrompt(p: string): string {
   if (p !== '-') return p;
   try {
-    return readFileSync(0, 'utf8').replace(/\r?\n$/, ''); // the newline echo adds
+    const text = decodeUtf8Warn(readFileSync(0), (m) => process.stderr.write(`llmforge: warning: ${m}\n`));
+    return text.replace(/\r?\n$/, ''); // the newline echo adds
   } catch (err) {
     throw new Error(`--prompt -: cannot read stdin (${(err as Error).message})`);
   }
@@ -172,7 +175,10 @@ export function registerGenerate(program: Command): void {
       if (!o.json && o.echo && single) out.write(promptText[0]);
       const g = new Generation(engine, prompts, opts, {
         tokenizer: loaded.tokenizer,
-        onText: !o.json && single ? (_, text) => out.write(text) : undefined,
+        onText: !o.json && single ? (_, text) => {
+          exitIfStdoutClosed(); // `| head`: stop generating for a reader that is gone
+          out.write(text);
+        } : undefined,
       });
       const results = g.run();
       const s = g.stats;

@@ -11,6 +11,7 @@ import { registerQuickstart } from './quickstart.js';
 import { registerFeedback } from './feedback.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
+import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -39,5 +40,12 @@ function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  exitQuietlyOnClosedStdout();
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    // A write awaited on a stdout whose reader went away (`| head`): end quietly.
+    if (isClosedPipe(err)) process.exit(0);
+    throw err;
+  }
 }

@@ -31,12 +31,13 @@ export function numberArg(min = -Infinity, max = Infinity): (value: string) => n
 
 /** Applies --threads (or LLMFORGE_THREADS, read by the addon itself) and returns the count in use. */
 export function applyThreads(threads: number | undefined): number {
-  if (threads !== undefined) return setThreads(threads);
+  // Named by their source, user settings are capped at the core count (with one warning).
+  if (threads !== undefined) return setThreads(threads, `--threads ${threads}`);
   const env = process.env.LLMFORGE_THREADS;
   if (env !== undefined && !/^[1-9]\d*$/.test(env)) {
     throw new Error(`LLMFORGE_THREADS must be a positive integer, got '${env}'`);
   }
-  return setThreads(env ? Number(env) : defaultThreads());
+  return env ? setThreads(Number(env), `LLMFORGE_THREADS=${env}`) : setThreads(defaultThreads());
 }
 
 function defaultThreads(): number {

@@ -179,6 +179,15 @@ export function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Says what discovery left out, one warning per kind (data prepare and tokenizer train alike). */
+export function warnLeftOut(d: Discovery, warn: (message: string) => void): void {
+  for (const s of d.skipped) warn(`skipped ${s.path}: ${s.reason}`);
+  if (d.ignored.length > 0) {
+    const shown = d.ignored.slice(0, 3).join(', ');
+    warn(`ignored ${d.ignored.length} file(s) without a .txt/.md/.jsonl(.gz) extension: ${shown}${d.ignored.length > 3 ? ', …' : ''}`);
+  }
+}
+
 /**
  * Expands the inputs. Explicit files are used whatever their extension (read as plain
  * text unless .md/.jsonl); files found in folders or by globs must have a supported

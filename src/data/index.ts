@@ -3,11 +3,14 @@ export { prepare, findSeparator, SEPARATOR_TOKENS, DEFAULTS as PREPARE_DEFAULTS 
 export type { PrepareOptions, PrepareResult, PrepareProgress, DedupMode } from './prepare.js';
 export { TokenLoader } from './loader.js';
 export type { LoaderOptions, LoaderPosition, LoaderMode, Split } from './loader.js';
-export { readManifest, MANIFEST_FILE, TOKENIZER_FILE } from './manifest.js';
+export { readManifest, checkDatasetTokenizer, MANIFEST_FILE, TOKENIZER_FILE } from './manifest.js';
 export type { Manifest, ManifestShard, ManifestSource } from './manifest.js';
-export { readShardHeader, readShardTokens, SHARD_MAGIC, SHARD_VERSION, HEADER_BYTES } from './shard.js';
-export type { ShardHeader, TokenDtype } from './shard.js';
-export { DataError } from './errors.js';
-export { discoverInputs } from './discover.js';
+export { readShardHeader, readShardTokens, verifyShard, SHARD_MAGIC, SHARD_VERSION, HEADER_BYTES } from './shard.js';
+export type { ShardHeader, ShardExpectation, TokenDtype } from './shard.js';
+export { DataError, SkipSource } from './errors.js';
+// Input discovery and the binary test are shared with `tokenizer train` (src/tokenizer/input.ts).
+export { discoverInputs, warnLeftOut } from './discover.js';
+export type { Discovery, SourceFile } from './discover.js';
+export { sniffBinary } from './clean.js';
 export { readChatExamples, parseChatRecord } from './chat-jsonl.js';
 export type { ChatExample, ReadChatOptions } from './chat-jsonl.js';

@@ -18,8 +18,8 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { fmix32 } from './dedup.js';
 import { DataError } from './errors.js';
-import { type Manifest, readManifest } from './manifest.js';
-import { HEADER_BYTES, bytesPerToken, readShardHeader } from './shard.js';
+import { type Manifest, checkDatasetTokenizer, readManifest } from './manifest.js';
+import { HEADER_BYTES, type ShardExpectation, bytesPerToken, readShardHeader, verifyShard } from './shard.js';
 
 export type Split = 'train' | 'val';
 export type LoaderMode = 'random' | 'sequential';
@@ -53,6 +53,7 @@ interface ShardRef {
   start: number;
   tokens: number;
   fd: number;
+  sha256: string;
 }
 
 /** 53 uniform random bits in [0, 1) for (seed, counter). */
@@ -109,7 +110,10 @@ export class TokenLoader {
       }
       if (h.tokens !== s.tokens) throw new DataError(`${path}: header says ${h.tokens} tokens, manifest.json says ${s.tokens}`);
       if (h.dtype !== manifest.dtype) throw new DataError(`${path}: header dtype ${h.dtype}, manifest.json says ${manifest.dtype}`);
-      this.shards.push({ path, start, tokens: s.tokens, fd: -1 });
+      if (h.vocabSize !== manifest.tokenizer.vocab_size) {
+        throw new DataError(`${path}: header vocabulary size ${h.vocabSize}, but manifest.json says ${manifest.tokenizer.vocab_size}`);
+      }
+      this.shards.push({ path, start, tokens: s.tokens, fd: -1, sha256: s.sha256 });
       start += s.tokens;
     }
     this.tokens = start;
@@ -122,18 +126,24 @@ export class TokenLoader {
     const bytes = this.tokens * this.bpt;
     this.scratch = new Uint8Array((this.context + 1) * this.bpt);
     this.scratchView = this.bpt === 2 ? new Uint16Array(this.scratch.buffer) : new Uint32Array(this.scratch.buffer);
+    // Every shard is verified when the loader opens it (checksum, token ids); an in-memory
+    // split is filled by that same read.
+    const want = (s: ShardRef): ShardExpectation => ({ sha256: s.sha256, dtype: manifest.dtype, vocabSize: manifest.tokenizer.vocab_size });
     if (bytes <= opts.maxMemoryBytes) {
       const all = this.bpt === 2 ? new Uint16Array(this.tokens) : new Uint32Array(this.tokens);
       const view = new Uint8Array(all.buffer);
-      for (const s of this.shards) this.readInto(s, 0, s.tokens, view, s.start * this.bpt);
-      this.closeFiles();
+      for (const s of this.shards) verifyShard(s.path, want(s), view, s.start * this.bpt);
       this.memory = all;
     } else {
+      for (const s of this.shards) verifyShard(s.path, want(s));
       this.memory = null;
     }
   }
 
-  /** Opens one split of the dataset in `dir` (checks manifest and shard headers). */
+  /**
+   * Opens one split of the dataset in `dir`. Checks the manifest, the tokenizer saved beside it,
+   * and each shard of the split: header, vocabulary size, sha256 and token ids.
+   */
   static async open(dir: string, split: Split, opts: LoaderOptions): Promise<TokenLoader> {
     if (endianness() !== 'LE') throw new DataError('token shards are little-endian; this machine is big-endian');
     if (split !== 'train' && split !== 'val') throw new DataError(`split must be 'train' or 'val', got '${String(split)}'`);
@@ -144,6 +154,7 @@ export class TokenLoader {
     const mode = opts.mode ?? 'random';
     if (mode !== 'random' && mode !== 'sequential') throw new DataError(`mode must be 'random' or 'sequential', got '${String(mode)}'`);
     const manifest = await readManifest(dir);
+    await checkDatasetTokenizer(dir, manifest);
     return new TokenLoader(manifest, dir, split, {
       context: opts.context,
       batchSize: opts.batchSize,

@@ -101,6 +101,63 @@ export function datasetId(shards: readonly { file: string; sha256: string }[]): 
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * The number of ids of a Hugging Face tokenizer.json (largest id + 1 over the vocab and the
+ * added tokens), or null for another format: enough to check a manifest without loading it.
+ */
+function tokenizerJsonIds(text: string): number | null {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof obj !== 'object' || obj === null || !('model' in obj)) return null;
+  const { model, added_tokens: added } = obj as { model: unknown; added_tokens?: unknown };
+  if (typeof model !== 'object' || model === null || !('vocab' in model)) return null;
+  const vocab = (model as { vocab: unknown }).vocab;
+  if (typeof vocab !== 'object' || vocab === null) return null;
+  let max = -1;
+  for (const id of Object.values(vocab)) if (typeof id === 'number' && id > max) max = id;
+  if (Array.isArray(added)) {
+    for (const t of added as unknown[]) {
+      const id = typeof t === 'object' && t !== null && 'id' in t ? t.id : undefined;
+      if (typeof id === 'number' && id > max) max = id;
+    }
+  }
+  return max + 1;
+}
+
+/**
+ * The tokenizer saved beside the shards must be the one the manifest names (its sha256) and have
+ * the manifest's vocabulary size. Without a tokenizer.json (the trainer may be given one with
+ * --tokenizer, which it checks against tokenizer_hash) only the manifest's own fields are compared.
+ */
+export async function checkDatasetTokenizer(dir: string, m: Manifest): Promise<void> {
+  const mpath = join(dir, MANIFEST_FILE);
+  if (m.tokenizer_hash !== m.tokenizer.hash) {
+    throw new DataError(`${mpath}: fields tokenizer_hash (${m.tokenizer_hash.slice(0, 16)}…) and tokenizer.hash (${m.tokenizer.hash.slice(0, 16)}…) disagree`);
+  }
+  const path = join(dir, m.tokenizer.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if (err && typeof err === 'object' && 'code' in err && err.code === 'ENOENT') return;
+    throw new DataError(`${path}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (got !== m.tokenizer.hash) {
+    throw new DataError(
+      `${path}: not the tokenizer this data was prepared with (sha256 ${got.slice(0, 16)}…, manifest.json says ${m.tokenizer.hash.slice(0, 16)}…)`,
+    );
+  }
+  const ids = tokenizerJsonIds(bytes.toString('utf8'));
+  if (ids !== null && ids !== m.tokenizer.vocab_size) {
+    throw new DataError(`${mpath}: field tokenizer.vocab_size is ${m.tokenizer.vocab_size} but ${m.tokenizer.file} has ${ids} ids`);
+  }
+}
+
 /** Reads and checks `DIR/manifest.json`; errors name the directory and the field. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const path = join(dir, MANIFEST_FILE);

@@ -9,11 +9,12 @@ import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { hasMinChars } from './clean.js';
 import { BANDS, NEAR_THRESHOLD, NUM_PERM, NearIndex, ROWS, SHINGLE_WORDS, U64Map, fmix32 } from './dedup.js';
-import { discoverInputs } from './discover.js';
+import { discoverInputs, warnLeftOut } from './discover.js';
+import { cleanStaleTemps, outputStep, tempPrefix } from './out-folder.js';
 import { DataError, SkipSource } from './errors.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, TOKENIZER_FILE, type Manifest, datasetId } from './manifest.js';
 import { type BatchRunner, EncodeBatchRunner, InlineRunner, WorkerPool, tokenizerModule, workerScript } from './pool.js';
@@ -183,20 +184,17 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
 
   const tokenizer = options.tokenizer;
   const separator = findSeparator(tokenizer);
-  const outState = await checkOut(options.out, o.overwrite ?? false);
+  const outState = await outputStep(options.out, () => checkOut(options.out, o.overwrite ?? false));
   const found = await discoverInputs(options.inputs);
   const skipped = [...found.skipped];
-  for (const s of found.skipped) warn(`skipped ${s.path}: ${s.reason}`);
-  if (found.ignored.length > 0) {
-    const shown = found.ignored.slice(0, 3).join(', ');
-    warn(`ignored ${found.ignored.length} file(s) without a .txt/.md/.jsonl(.gz) extension: ${shown}${found.ignored.length > 3 ? ', …' : ''}`);
-  }
+  warnLeftOut(found, warn);
 
   const outAbs = resolve(options.out);
   const parent = dirname(outAbs);
-  await mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(outAbs)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp);
+  await outputStep(options.out, () => mkdir(parent, { recursive: true }));
+  await cleanStaleTemps(outAbs, warn);
+  const tmp = join(parent, `${tempPrefix(outAbs)}${process.pid}-${randomBytes(4).toString('hex')}`);
+  await outputStep(options.out, () => mkdir(tmp));
   const cleanup = (): void => {
     try {
       rmSync(tmp, { recursive: true, force: true });
@@ -426,16 +424,19 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
 
     // Move into place: only now does `out` get a manifest.
-    const state = outState === 'new' ? 'new' : await checkOut(options.out, o.overwrite ?? false);
-    if (state === 'empty') await rmdir(outAbs);
-    if (state === 'replace') {
-      const old = `${tmp}-old`;
-      await rename(outAbs, old);
-      await rename(tmp, outAbs);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, outAbs);
-    }
+    const state = outState === 'new' ? 'new' : await outputStep(options.out, () => checkOut(options.out, o.overwrite ?? false));
+    await outputStep(options.out, async () => {
+      if (state === 'empty') await rmdir(outAbs);
+      if (state === 'replace') {
+        // Killed between these renames, the old dataset waits in `-old`: the next run puts it back.
+        const old = `${tmp}-old`;
+        await rename(outAbs, old);
+        await rename(tmp, outAbs);
+        await rm(old, { recursive: true, force: true });
+      } else {
+        await rename(tmp, outAbs);
+      }
+    });
     return { out: options.out, manifest, seconds: (performance.now() - start) / 1000, inputBytes: totalBytes, threads: pool.threads };
   } catch (err) {
     writers.train.abort();

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +26,32 @@ function findAddon(): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
+let capWarned = false;
+
+/**
+ * More threads than cores only adds contention: 1000 threads made training 250× slower. So a
+ * request above the core count runs on the core count, and says so once per process.
+ * `source` names where the number came from (`--threads 1000`, `LLMFORGE_THREADS=1000`).
+ */
+export function capThreads(n: number, source: string): number {
+  const cores = Math.max(1, availableParallelism());
+  if (n <= cores) return n;
+  if (!capWarned) {
+    capWarned = true;
+    process.stderr.write(`llmforge: warning: ${source} is more than the ${cores} cores of this machine; using ${cores} threads\n`);
+  }
+  return cores;
+}
+
+/** LLMFORGE_THREADS as the addon will read it, capped first so its pool never starts oversized. */
+function capThreadsEnv(): void {
+  const env = process.env.LLMFORGE_THREADS;
+  if (env === undefined || !/^[1-9]\d*$/.test(env)) return;
+  const n = Number(env);
+  const capped = capThreads(n, `LLMFORGE_THREADS=${env}`);
+  if (capped !== n) process.env.LLMFORGE_THREADS = String(capped);
+}
+
 let addon: NativeAddon | null | undefined;
 let loadError: string | undefined;
 
@@ -33,6 +60,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
   if (process.env.LLMFORGE_NATIVE === '0') return addon;
+  capThreadsEnv();
   const path = findAddon();
   if (!path) {
     loadError = 'build/Release/llmforge_native.node not found (run `npm run build:native`)';

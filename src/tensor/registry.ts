@@ -5,7 +5,7 @@
  */
 import type { Kernels, KernelName } from './kernels.js';
 import { refKernels } from './ref/index.js';
-import { nativeAddon } from './native.js';
+import { capThreads, nativeAddon } from './native.js';
 
 export type Backend = 'native' | 'js';
 
@@ -58,11 +58,17 @@ export function nativeKernelNames(): KernelName[] {
   return (Object.keys(refKernels) as KernelName[]).filter((name) => typeof addon[name] === 'function');
 }
 
-/** Threads used by native kernels. The JS reference kernels are single-threaded. */
-export function setThreads(n: number): number {
+/**
+ * Threads used by native kernels. The JS reference kernels are single-threaded. `source` names
+ * the user's setting the count came from (`--threads 1000`, `LLMFORGE_THREADS=1000`): then a count
+ * above the core count runs on the core count, with one warning. Without it (library calls, the
+ * kernel tests that split work three ways on two cores) the count is taken as given.
+ */
+export function setThreads(n: number, source?: string): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`--threads must be a positive integer, got ${n}`);
   const addon = nativeAddon();
-  return addon ? addon.setThreads(n) : 1;
+  const count = source === undefined ? n : capThreads(n, source);
+  return addon ? addon.setThreads(count) : 1;
 }
 
 export function getThreads(): number {

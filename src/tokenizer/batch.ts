@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { capThreads } from '../tensor/native.js';
 import type { EncodeOptions, Tokenizer } from './types.js';
 
 export interface WorkerRequest {
@@ -33,10 +34,11 @@ export function setBatchThreads(n: number | undefined): void {
   threadsSetting = n;
 }
 
-function batchThreads(): number {
-  if (threadsSetting !== undefined) return threadsSetting;
+/** Worker threads batch encoding uses: --threads, LLMFORGE_THREADS or the cores, never more than the cores. */
+export function batchThreadCount(): number {
+  if (threadsSetting !== undefined) return capThreads(threadsSetting, `--threads ${threadsSetting}`);
   const env = Number(process.env.LLMFORGE_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : Math.max(1, availableParallelism());
+  return Number.isInteger(env) && env > 0 ? capThreads(env, `LLMFORGE_THREADS=${env}`) : Math.max(1, availableParallelism());
 }
 
 interface PoolWorker {
@@ -97,7 +99,7 @@ export async function encodeBatchInWorkers(
   texts: readonly string[],
   options?: EncodeOptions,
 ): Promise<Uint32Array[] | null> {
-  const threads = Math.min(batchThreads(), texts.length);
+  const threads = Math.min(batchThreadCount(), texts.length);
   if (threads < 2) return null;
   let total = 0;
   for (const t of texts) total += t.length;

@@ -1,12 +1,11 @@
 /**
- * Streaming text input for training: files, folders (recursively, sorted, hidden entries skipped)
- * and gzip files (`.gz`), read in chunks and cut into segments at places where the built-in
+ * Streaming text input for training: files, folders and globs as the data stage finds them, gzip
+ * files (`.gz`) decompressed, binary files skipped, read in chunks and cut into segments at places where the built-in
  * patterns always split, so memory stays bounded whatever the file size.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { discoverInputs, SkipSource, sniffBinary, warnLeftOut } from '../data/index.js';
 
 export interface InputFile {
   path: string;
@@ -14,37 +13,16 @@ export interface InputFile {
   size: number;
 }
 
-/** Expands files and folders into a sorted list of files. Throws naming a missing path. */
-export async function listInputFiles(paths: readonly string[]): Promise<InputFile[]> {
+/**
+ * Expands files, folders and globs with the data stage's discovery (src/data/discover.ts), so both
+ * stages read the same files: in folders only .txt/.md/.jsonl (and .gz of them), hidden entries
+ * skipped; what is left out is reported through `warn`. Throws naming a missing path.
+ */
+export async function listInputFiles(paths: readonly string[], warn: (message: string) => void): Promise<InputFile[]> {
   if (paths.length === 0) throw new Error('no --input given');
-  const out: InputFile[] = [];
-  for (const p of paths) {
-    let info;
-    try {
-      info = await stat(p);
-    } catch (err) {
-      throw new Error(`${p}: cannot read input (${err instanceof Error ? err.message : String(err)})`);
-    }
-    if (info.isDirectory()) {
-      const found = await walk(p);
-      if (found.length === 0) throw new Error(`${p}: folder has no input files`);
-      out.push(...found);
-    } else out.push({ path: p, size: info.size });
-  }
-  return out;
-}
-
-async function walk(dir: string): Promise<InputFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const out: InputFile[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
-    else if (e.isFile()) out.push({ path: p, size: (await stat(p)).size });
-  }
-  return out;
+  const found = await discoverInputs(paths);
+  warnLeftOut(found, warn);
+  return found.sources.map((s) => ({ path: s.path, size: s.size }));
 }
 
 const SEGMENT = 1 << 20;
@@ -74,7 +52,8 @@ export function safeCut(text: string): number {
 
 /**
  * Yields the text of `file` in segments of about 1 MB cut at safe places; `onBytes(n)` reports
- * bytes read from disk.
+ * bytes read from disk. Throws SkipSource, before yielding anything, when the start of the file
+ * (after decompression) looks binary — the data stage's test (src/data/clean.ts).
  */
 export async function* fileSegments(file: string, onBytes: (n: number) => void): AsyncGenerator<string> {
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
@@ -84,8 +63,14 @@ export async function* fileSegments(file: string, onBytes: (n: number) => void):
   const decoder = new TextDecoder('utf-8');
   let carry = '';
   let reported = 0;
+  let first = true;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (first) {
+        first = false;
+        const why = sniffBinary(chunk);
+        if (why) throw new SkipSource(why);
+      }
       // Progress in bytes read from disk (compressed bytes for .gz).
       if (raw.bytesRead > reported) {
         onBytes(raw.bytesRead - reported);
@@ -104,6 +89,7 @@ export async function* fileSegments(file: string, onBytes: (n: number) => void):
       }
     }
   } catch (err) {
+    if (err instanceof SkipSource) throw err;
     throw new Error(`${file}: read failed (${err instanceof Error ? err.message : String(err)})`);
   }
   if (raw.bytesRead > reported) onBytes(raw.bytesRead - reported);

@@ -116,16 +116,45 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Builds a model from a byte-level vocab (token string → id) and merges (pairs of token strings). */
+/**
+ * Ids must be dense: a tokenizer's ids run from 0 with few unused (cl100k leaves 16 between its
+ * ranks and its special tokens). An id far beyond the number of entries (1e9) would make the
+ * id-indexed tables gigabytes, so it is refused before anything is allocated.
+ */
+export const MAX_UNUSED_IDS = 1024;
+
+/** The first id past the range `entries` entries may use. */
+function idLimit(entries: number): number {
+  return entries + MAX_UNUSED_IDS;
+}
+
+/** `what` names the entry: 'vocab entry "x"' (→ 'vocab entry "x" has id N') or 'line 3: rank N' as it is. */
+function checkIdInRange(path: string, what: string, id: number, entries: number): void {
+  if (id >= idLimit(entries)) {
+    const named = /\d$/.test(what) ? `${what} is` : `${what} has id ${id}, which is`;
+    throw new TokenizerFileError(
+      path,
+      `${named} beyond the vocabulary: ${entries} entries may use ids 0..${idLimit(entries) - 1} ` +
+        `(ids must be dense, with at most ${MAX_UNUSED_IDS} unused)`,
+    );
+  }
+}
+
+/**
+ * Builds a model from a byte-level vocab (token string → id) and merges (pairs of token strings).
+ * `otherEntries` counts the ids listed elsewhere in the file (added tokens), for the range check.
+ */
 function modelFromVocabAndMerges(
   path: string,
   vocab: Record<string, unknown>,
   merges: ReadonlyArray<readonly [string, string]>,
   ignoreMerges: boolean,
+  otherEntries = 0,
 ): BpeModel {
   const tokens: Array<Uint8Array | undefined> = [];
   const index = new Map<string, number>();
   const byString = new Map<string, number>();
+  const entries = Object.keys(vocab).length + otherEntries;
   for (const [tok, id] of Object.entries(vocab)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
       throw new TokenizerFileError(path, `vocab entry ${JSON.stringify(tok)} has invalid id ${JSON.stringify(id)}`);
@@ -137,6 +166,7 @@ function modelFromVocabAndMerges(
         `vocab entry ${JSON.stringify(tok)} (id ${id}) is not byte-level: only byte-level BPE tokenizers are supported`,
       );
     }
+    checkIdInRange(path, `vocab entry ${JSON.stringify(tok)}`, id, entries);
     if (tokens[id] !== undefined) throw new TokenizerFileError(path, `vocab id ${id} is used twice`);
     tokens[id] = bytes;
     byString.set(tok, id);
@@ -197,7 +227,9 @@ export function tokenizerFromHfJson(obj: Record<string, unknown>, path = 'tokeni
   }
   if (model.byte_fallback === true) throw new TokenizerFileError(path, 'model.byte_fallback is not supported (not a byte-level BPE)');
   const merges = (model.merges as unknown[]).map((m, i) => parseMergeLine(path, m, i));
-  const bpe = modelFromVocabAndMerges(path, model.vocab, merges, model.ignore_merges === true);
+  const added: unknown[] = Array.isArray(obj.added_tokens) ? obj.added_tokens : [];
+  const entries = Object.keys(model.vocab).length + added.length;
+  const bpe = modelFromVocabAndMerges(path, model.vocab, merges, model.ignore_merges === true, added.length);
 
   const normalizer = parseNormalizer(path, obj.normalizer);
   const pattern = parsePreTokenizer(path, obj.pre_tokenizer);
@@ -210,6 +242,7 @@ export function tokenizerFromHfJson(obj: Record<string, unknown>, path = 'tokeni
         throw new TokenizerFileError(path, `added_tokens[${i}] needs a string "content" and an integer "id"`);
       }
       if (t.content === '') throw new TokenizerFileError(path, `added_tokens[${i}] has empty content`);
+      checkIdInRange(path, `added_tokens[${i}] ${JSON.stringify(t.content)}`, t.id, entries);
       if (specials.has(t.content)) throw new TokenizerFileError(path, `added token ${JSON.stringify(t.content)} is listed twice`);
       specials.set(t.content, t.id);
     });
@@ -330,6 +363,9 @@ function parseMergeLineAt(path: string, line: string, i: number): [string, strin
   return [parts[0], parts[1]];
 }
 
+/** The most special tokens a recognised rank file gets by default (cl100k's). */
+const CL100K_SPECIAL_COUNT = 5;
+
 const CL100K_SPECIALS: Record<string, number> = {
   '<|endoftext|>': 100257,
   '<|fim_prefix|>': 100258,
@@ -346,6 +382,9 @@ const CL100K_SPECIALS: Record<string, number> = {
 export function tokenizerFromTiktoken(text: string, path: string, options: LoadOptions = {}): BpeTokenizer {
   const tokens: Array<Uint8Array | undefined> = [];
   const lines = text.split('\n');
+  // Ranks are checked against the number of lines before any is stored (see MAX_UNUSED_IDS).
+  const extraSpecials = options.specialTokens instanceof Map ? options.specialTokens.size : Object.keys(options.specialTokens ?? {}).length;
+  const entries = lines.reduce((n, l) => (l.trim() === '' ? n : n + 1), 0) + Math.max(extraSpecials, CL100K_SPECIAL_COUNT);
   let count = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -354,6 +393,7 @@ export function tokenizerFromTiktoken(text: string, path: string, options: LoadO
     if (!m) throw new TokenizerFileError(path, `line ${i + 1} ${JSON.stringify(line.slice(0, 60))} is not "base64 rank"`);
     const rank = Number(m[2]);
     if (!Number.isSafeInteger(rank) || rank > 0x7fffffff) throw new TokenizerFileError(path, `line ${i + 1}: rank ${m[2]} is too large`);
+    checkIdInRange(path, `line ${i + 1}: rank ${rank}`, rank, entries);
     const bytes = new Uint8Array(Buffer.from(m[1], 'base64'));
     if (bytes.length === 0) throw new TokenizerFileError(path, `line ${i + 1}: empty token`);
     if (tokens[rank] !== undefined) throw new TokenizerFileError(path, `line ${i + 1}: rank ${rank} is used twice`);
@@ -411,6 +451,8 @@ export function tokenizerFromTiktoken(text: string, path: string, options: LoadO
   }
   specials ??= new Map();
   for (const [content, id] of specials) {
+    if (!Number.isInteger(id) || id < 0) throw new TokenizerFileError(path, `special token ${JSON.stringify(content)} has invalid id ${String(id)}`);
+    checkIdInRange(path, `special token ${JSON.stringify(content)}`, id, entries);
     if (tokens[id] !== undefined) {
       throw new TokenizerFileError(path, `special token ${JSON.stringify(content)} id ${id} is also a rank in the file`);
     }

@@ -8,6 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Merge } from './bpe.js';
+import { SkipSource } from '../data/index.js';
 import { fileSegments, listInputFiles, type InputFile } from './input.js';
 import { trainMergesJs, type Words, type MergeResult } from './merge-loop.js';
 import { bpeTrainNative } from './native.js';
@@ -30,7 +31,7 @@ export const DEFAULT_SPECIAL_TOKENS: readonly string[] = [
 ];
 
 export interface TrainOptions {
-  /** Files or folders (recursively; `.gz` files are decompressed). */
+  /** Files, folders (recursively) or globs, found as `data prepare` finds them; `.gz` decompressed, binary files skipped. */
   input?: string | readonly string[];
   /** Texts to train on instead of (or besides) files. */
   texts?: Iterable<string> | AsyncIterable<string>;
@@ -48,6 +49,8 @@ export interface TrainOptions {
   progress?: boolean | ProgressReporter;
   /** Use the native hot loops when available (default true). */
   native?: boolean;
+  /** Input files left out (binary, unreadable, no text extension); default: a line on stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export interface TrainStats {
@@ -98,7 +101,11 @@ export async function trainTokenizerDetailed(options: TrainOptions): Promise<Tra
   const progress: ProgressReporter =
     options.progress === true ? defaultProgress() : options.progress ? options.progress : options.progress === false ? silentProgress : defaultProgress();
   if (options.out !== undefined) await checkWritable(options.out);
-  const files = options.input === undefined ? [] : await listInputFiles(typeof options.input === 'string' ? [options.input] : options.input);
+  const warn = options.onWarning ?? ((m: string) => process.stderr.write(`llmforge: warning: ${m}\n`));
+  const files = options.input === undefined ? [] : await listInputFiles(typeof options.input === 'string' ? [options.input] : options.input, warn);
+  if (options.input !== undefined && files.length === 0 && options.texts === undefined) {
+    throw new Error(`no input files in ${[options.input].flat().join(', ')} (folders are searched for .txt, .md, .jsonl and their .gz)`);
+  }
 
   const useNative = options.native !== false && pattern.name !== 'custom' ? bpeTrainNative() : null;
   const counter = useNative ? new NativeCounter(pattern, specials) : new JsCounter(pattern, specials);
@@ -106,14 +113,25 @@ export async function trainTokenizerDetailed(options: TrainOptions): Promise<Tra
   let bytesRead = 0;
   let chars = 0;
   progress.start('counting', totalBytes, 'MB', 1e6);
+  let used = 0;
   for (const f of files) {
-    for await (const seg of fileSegments(f.path, (n) => {
-      bytesRead += n;
-      progress.update(bytesRead);
-    })) {
-      chars += seg.length;
-      counter.add(seg);
+    try {
+      for await (const seg of fileSegments(f.path, (n) => {
+        bytesRead += n;
+        progress.update(bytesRead);
+      })) {
+        chars += seg.length;
+        counter.add(seg);
+      }
+      used++;
+    } catch (err) {
+      if (!(err instanceof SkipSource)) throw err;
+      warn(`skipped ${f.path}: ${err.message}`);
     }
+  }
+  if (files.length > 0 && used === 0 && options.texts === undefined) {
+    progress.finish();
+    throw new Error('no text to train on: every input file was skipped (see the warnings above)');
   }
   if (options.texts !== undefined) {
     for await (const t of options.texts as AsyncIterable<string>) {

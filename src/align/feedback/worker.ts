@@ -76,7 +76,7 @@ function check(models: Loaded[], prompts: Array<{ source: string; messages: Chat
 async function main(): Promise<void> {
   let models: Loaded[];
   try {
-    if (init.threads !== null) setThreads(init.threads);
+    if (init.threads !== null) setThreads(init.threads, `--threads ${init.threads}`);
     const batch = init.models.length === 1 ? 2 : 1;
     models = [];
     for (const path of init.models) models.push(await load(path, batch));
