@@ -9,3 +9,5 @@ export { readShardHeader, readShardTokens, SHARD_MAGIC, SHARD_VERSION, HEADER_BY
 export type { ShardHeader, TokenDtype } from './shard.js';
 export { DataError } from './errors.js';
 export { discoverInputs } from './discover.js';
+export { readChatExamples, parseChatRecord } from './chat-jsonl.js';
+export type { ChatExample, ReadChatOptions } from './chat-jsonl.js';
