@@ -12,10 +12,10 @@ import { startServer, type RunningServer, type ServeOptions } from '../src/serve
  * reserved by default) and a tiny gpt2-style model with random weights scaled up so its
  * distributions are not flat. Returns the run folder.
  */
-export async function makeChatModel(dir: string, contextLength: number): Promise<string> {
+export async function makeChatModel(dir: string, contextLength: number, size: { nEmbd: number; nLayer: number } = { nEmbd: 64, nLayer: 2 }): Promise<string> {
   const text = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
   const tok = await trainTokenizer({ texts: [text], vocabSize: 300, progress: false });
-  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength, nEmbd: 64, nHead: 4, nKvHead: 4, nLayer: 2 }).init(4);
+  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength, nHead: 4, nKvHead: 4, ...size }).init(4);
   for (const [name, t] of model.params.named()) if (!name.includes('ln_')) t.data.forEach((v, i) => (t.data[i] = v * 6));
   saveCheckpoint(dir, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
   return dir;
