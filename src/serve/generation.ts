@@ -127,6 +127,10 @@ export async function runJob(state: ServeState, req: FastifyRequest, reply: Fast
   if (choices.some((c) => c.finish === null)) {
     // Cancelled (the client left) or failed: whatever could be said was said.
     if (sse !== null) sse.end(false);
+    else if (!reply.sent) {
+      reply.hijack();
+      reply.raw.destroy();
+    }
     return;
   }
   if (sse !== null) {
