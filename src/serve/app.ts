@@ -51,6 +51,7 @@ export async function buildApp(state: ServeState, o: AppOptions = {}): Promise<F
 
   const page = chatPage(model.id, o.apiKey !== undefined, model.contextLength);
   app.get('/', async (_req, reply) => reply.headers(page.headers).type('text/html; charset=utf-8').send(page.html));
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/health', async (_req, reply) => {
     const failure = state.engine.failure;
     if (failure !== null) return reply.code(503).send({ status: 'error', message: failure });

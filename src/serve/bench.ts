@@ -73,7 +73,8 @@ async function streamOnce(url: string, prompt: number[], maxTokens: number): Pro
     while ((cut = buf.indexOf('\n\n')) >= 0) {
       const data = buf.slice(6, cut);
       buf = buf.slice(cut + 2);
-      if (data === '[DONE]') continue;
+      // Only the chunks that end the reply are parsed: a client this cheap leaves the server the CPU.
+      if (data === '[DONE]' || data.endsWith('"finish_reason":null}]}')) continue;
       const chunk = JSON.parse(data) as { usage?: { completion_tokens: number }; choices: Array<{ finish_reason: string | null }> };
       if (chunk.usage) tokens = chunk.usage.completion_tokens;
       if (chunk.choices[0]?.finish_reason) last = now;

@@ -11,7 +11,8 @@ import type { FromWorker, ModelInfo, ToWorker, WorkerInit, WorkerRequest } from 
 /** What a request hears back; every choice gets exactly one onFinish unless onError ends it all. */
 export interface RequestSink {
   onStart?(promptTokens: number[]): void;
-  onToken?(choice: number, text: string, token: number, logprob: TokenLogprob | undefined): void;
+  /** token -1: text released at the end. at: when the worker produced it (performance.timeOrigin-based ms). */
+  onToken?(choice: number, text: string, token: number, logprob: TokenLogprob | undefined, at: number): void;
   onFinish(choice: number, reason: FinishReason, completionTokens: number): void;
   /** The request failed as a whole (rejected options, the worker died). */
   onError(message: string): void;
@@ -116,12 +117,13 @@ export class EngineClient {
     if (m.type === 'events') {
       this.waiting = m.waiting;
       this.running = m.running;
-      for (const e of m.events) {
+      for (let k = 0; k < m.events.length; k++) {
+        const e = m.events[k];
         const p = this.pending.get(e.id);
         if (p === undefined) continue;
         if (e.kind === 'start') p.sink.onStart?.(e.promptTokens);
-        else if (e.kind === 'token') p.sink.onToken?.(e.choice, e.text, e.token, e.logprob);
-        else if (e.kind === 'text') p.sink.onToken?.(e.choice, e.text, -1, undefined);
+        else if (e.kind === 'token') p.sink.onToken?.(e.choice, e.text, e.token, e.logprob, m.at[k]);
+        else if (e.kind === 'text') p.sink.onToken?.(e.choice, e.text, -1, undefined, m.at[k]);
         else {
           if (--p.open === 0) this.pending.delete(e.id);
           p.sink.onFinish(e.choice, e.reason, e.completionTokens);

@@ -63,6 +63,9 @@ export async function runJob(state: ServeState, req: FastifyRequest, reply: Fast
   const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
   const created = Math.floor(Date.now() / 1000);
   const head = { id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: model.id, system_fingerprint: null };
+  // Chunks differ only in their choice: the rest is serialized once.
+  const chunkPrefix = `${JSON.stringify(head).slice(0, -1)},"choices":[`;
+  const sendChoice = (choice: Record<string, unknown>): void => sse?.sendJson(`${chunkPrefix}${JSON.stringify(choice)}]}`);
   const choices: Choice[] = Array.from({ length: nChoices }, () => ({ text: '', finish: null, tokens: 0, lastTokenAt: 0, lp: [] }));
   let firstToken = true;
   let open = nChoices;
@@ -83,20 +86,21 @@ export async function runJob(state: ServeState, req: FastifyRequest, reply: Fast
       resolve();
     };
     const cancel = state.engine.submit(job.request, {
-      onToken(i, text, token, logprob) {
+      onToken(i, text, token, logprob, at) {
         const c = choices[i];
-        const now = performance.now();
         if (token >= 0) {
-          if (firstToken) metrics.ttft.observe((now - t0) / 1000);
-          else if (c.lastTokenAt > 0) metrics.itl.observe((now - c.lastTokenAt) / 1000);
+          // Time to first token as the client sees it; gaps between tokens by the worker's clock
+          // (tokens of several steps may arrive in one message).
+          if (firstToken) metrics.ttft.observe((performance.now() - t0) / 1000);
+          else if (c.lastTokenAt > 0) metrics.itl.observe((at - c.lastTokenAt) / 1000);
           firstToken = false;
-          c.lastTokenAt = now;
+          c.lastTokenAt = at;
           c.tokens++;
         }
         const entry = logprob !== undefined && token >= 0 ? { id: token, logprob: logprob.logprob, top: logprob.top, offset: c.text.length } : null;
         if (entry !== null) c.lp.push(entry);
         c.text += text;
-        if (sse !== null && (text.length > 0 || entry !== null)) sse.send({ ...head, choices: [chunkChoice(kind, tok, i, text, entry, null)] });
+        if (sse !== null && (text.length > 0 || entry !== null)) sendChoice(chunkChoice(kind, tok, i, text, entry, null));
       },
       onFinish(i, reason: FinishReason, completionTokens) {
         const c = choices[i];
@@ -104,7 +108,7 @@ export async function runJob(state: ServeState, req: FastifyRequest, reply: Fast
         metrics.completionTokens.inc({}, completionTokens);
         c.tokens = completionTokens;
         if (reason !== 'cancelled') c.finish = reason;
-        if (sse !== null && reason !== 'cancelled') sse.send({ ...head, choices: [chunkChoice(kind, tok, i, '', null, reason)] });
+        if (sse !== null && reason !== 'cancelled') sendChoice(chunkChoice(kind, tok, i, '', null, reason));
         if (--open === 0) done();
       },
       onError(message) {

@@ -1,7 +1,8 @@
 /**
  * Messages between the HTTP thread and the generation worker (worker.ts). The worker owns the
  * model, the engine and the scheduler; the HTTP thread tokenizes, validates and streams.
- * Events of one scheduler step travel in one message, so 16 streams cost one postMessage a step.
+ * Events travel in bundles (one message per step or per few milliseconds), so 16 streams cost one
+ * postMessage, not sixteen.
  */
 import type { ScheduledRequest, SchedulerEvent } from '../infer/scheduler.js';
 
@@ -36,4 +37,5 @@ export type FromWorker =
   | { type: 'fatal'; message: string }
   /** submit threw (bad options): the request never started. */
   | { type: 'rejected'; id: string; message: string }
-  | { type: 'events'; events: SchedulerEvent[]; waiting: number; running: number };
+  /** at[i]: when event i happened (performance.timeOrigin + now, ms) — messages may bundle several steps. */
+  | { type: 'events'; events: SchedulerEvent[]; at: number[]; waiting: number; running: number };

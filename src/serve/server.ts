@@ -60,8 +60,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     return {
       url: `http://${host}:${addr.port}`, app, engine, info, model, metrics,
       async close() {
-        await app.close();
+        // The worker first: replies in flight end (streams with an error event) instead of holding the close.
         await engine.close();
+        await app.close();
       },
     };
   } catch (err) {

@@ -22,17 +22,32 @@ export class SseStream {
     raw.flushHeaders();
   }
 
+  private buf = '';
+
+  /** Queues one event; events queued in the same tick go out in one socket write. */
   send(data: unknown): void {
-    if (this.ended || this.reply.raw.destroyed) return;
-    this.reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+    this.sendJson(JSON.stringify(data));
+  }
+
+  /** Like send, for a chunk already serialized. */
+  sendJson(json: string): void {
+    if (this.ended) return;
+    if (this.buf === '') queueMicrotask(() => this.flush());
+    this.buf += `data: ${json}\n\n`;
+  }
+
+  private flush(): void {
+    const b = this.buf;
+    this.buf = '';
+    if (b !== '' && !this.reply.raw.destroyed) this.reply.raw.write(b);
   }
 
   /** Ends the stream; `done` writes the final `data: [DONE]`. */
   end(done: boolean): void {
     if (this.ended) return;
+    if (done) this.sendJson('[DONE]');
+    this.flush();
     this.ended = true;
-    if (this.reply.raw.destroyed) return;
-    if (done) this.reply.raw.write('data: [DONE]\n\n');
-    this.reply.raw.end();
+    if (!this.reply.raw.destroyed) this.reply.raw.end();
   }
 }

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceEngine } from '../infer/engine.js';
 import { loadForGeneration } from '../infer/load.js';
-import { Scheduler } from '../infer/scheduler.js';
+import { Scheduler, type SchedulerEvent } from '../infer/scheduler.js';
 import { backend, getThreads, setThreads } from '../tensor/registry.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -16,6 +16,7 @@ if (parentPort === null) throw new Error('serve/worker.js runs as a worker threa
 const port = parentPort;
 const init = workerData as WorkerInit;
 const post = (m: FromWorker): void => port.postMessage(m);
+const FLUSH_MS = 2;
 
 async function main(): Promise<void> {
   const threads = init.threads !== undefined ? setThreads(init.threads) : getThreads();
@@ -24,12 +25,34 @@ async function main(): Promise<void> {
   const engine = new InferenceEngine(loaded.model, { maxBatch: init.parallel });
   const scheduler = new Scheduler(engine, loaded.tokenizer);
   let looping = false;
+  // Token events of several steps travel together, at most FLUSH_MS apart: on a small model a
+  // message per step costs the HTTP thread more than the step costs here. Starts and finishes
+  // go at once (time to first token, request ends); each event carries the time of its step.
+  let pending: SchedulerEvent[] = [];
+  let at: number[] = [];
+  let lastPost = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const { waiting, running } = scheduler.stats;
+    post({ type: 'events', events: pending, at, waiting, running });
+    pending = [];
+    at = [];
+    lastPost = performance.now();
+  };
+  const collect = (events: SchedulerEvent[]): void => {
+    const now = performance.timeOrigin + performance.now();
+    let urgent = false;
+    for (const e of events) {
+      pending.push(e);
+      at.push(now);
+      if (e.kind === 'start' || e.kind === 'finish') urgent = true;
+    }
+    if (urgent || scheduler.idle || performance.now() - lastPost >= FLUSH_MS) flush();
+  };
 
   const loop = (): void => {
     try {
-      const events = scheduler.step();
-      const { waiting, running } = scheduler.stats;
-      if (events.length > 0) post({ type: 'events', events, waiting, running });
+      collect(scheduler.step());
     } catch (err) {
       post({ type: 'fatal', message: `generation failed: ${err instanceof Error ? err.message : String(err)}` });
       process.exit(1);
@@ -53,9 +76,7 @@ async function main(): Promise<void> {
       }
       kick();
     } else if (m.type === 'cancel') {
-      const events = scheduler.cancel(m.id);
-      const { waiting, running } = scheduler.stats;
-      if (events.length > 0) post({ type: 'events', events, waiting, running });
+      collect(scheduler.cancel(m.id));
     }
   });
   post({
