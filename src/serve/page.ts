@@ -51,7 +51,10 @@ footer { border-top: 1px solid var(--line); background: var(--panel); padding: 1
 .composer { display: flex; gap: 10px; align-items: flex-end; }
 #input { resize: none; min-height: 44px; max-height: 200px; }
 #status { font-size: 12px; color: var(--muted); min-height: 18px; margin-top: 6px; }
-@media (max-width: 760px) { .layout { grid-template-columns: 1fr; } aside { display: none; } aside.open { display: block; } }
+.layout.hide-settings { grid-template-columns: 1fr; }
+.layout.hide-settings aside { display: none; }
+@media (max-width: 760px) { .layout { grid-template-columns: 1fr; } aside { display: none; }
+  .layout.show-settings aside { display: block; border-left: 0; border-bottom: 1px solid var(--line); } .layout.show-settings #messages { display: none; } }
 `;
 
 const SCRIPT = `
@@ -246,7 +249,10 @@ input.addEventListener("input", autosize);
 sendBtn.addEventListener("click", send);
 stopBtn.addEventListener("click", stop);
 $("new-chat").addEventListener("click", newChat);
-$("settings-toggle").addEventListener("click", () => $("settings").classList.toggle("open"));
+$("settings-toggle").addEventListener("click", () => {
+  const narrow = window.matchMedia("(max-width: 760px)").matches;
+  $("layout").classList.toggle(narrow ? "show-settings" : "hide-settings");
+});
 input.focus();
 `;
 
@@ -277,7 +283,7 @@ export function chatPage(modelId: string, auth: boolean, contextLength: number):
   <button type="button" id="settings-toggle" title="Show or hide the settings">Settings</button>
   <button type="button" id="new-chat" title="Forget this conversation">New chat</button>
 </header>
-<div class="layout">
+<div class="layout" id="layout">
   <main id="messages" aria-live="polite">
     <div class="empty" id="empty">Send a message to start. Enter sends, Shift+Enter adds a new line.</div>
   </main>
