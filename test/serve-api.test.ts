@@ -165,14 +165,12 @@ describe('llmforge serve: OpenAI API', () => {
     const steps0 = await metric('llmforge_completion_tokens_total');
     let healthMs = 0;
     let maxRunning = 0;
-    let maxWaiting = 0;
     const streams = Array.from({ length: 16 }, async (_, i) => {
       const s = await client.completions.create({ ...req(i), stream: true, stream_options: { include_usage: true } } as OpenAI.CompletionCreateParamsStreaming);
       let text = '';
       let tokens = 0;
       for await (const c of s) {
         maxRunning = Math.max(maxRunning, server.engine.running);
-        maxWaiting = Math.max(maxWaiting, server.engine.waiting);
         text += c.choices[0]?.text ?? '';
         if (c.usage) tokens = c.usage.completion_tokens;
       }
@@ -183,9 +181,8 @@ describe('llmforge serve: OpenAI API', () => {
     healthMs = performance.now() - t0;
     expect(await h.json()).toEqual({ status: 'ok' });
     const got = await Promise.all(streams);
-    // parallel 4: four decode together, the other twelve wait their turn.
+    // parallel 4: four decode together (the queue's order is tested in infer-scheduler.test.ts).
     expect(maxRunning).toBe(4);
-    expect(maxWaiting).toBeGreaterThan(0);
     expect(got.map((g) => g.text)).toEqual(alone);
     expect(got.every((g) => g.tokens === 200)).toBe(true);
     expect(await metric('llmforge_completion_tokens_total')).toBe(steps0 + 16 * 200);

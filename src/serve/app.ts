@@ -71,14 +71,14 @@ export async function buildApp(state: ServeState, o: AppOptions = {}): Promise<F
     const prompt = chatPrompt(model, b);
     const stops = typeof model.chatStops === 'string' ? [] : model.chatStops;
     const job = plan(model, limits, b, [prompt], stops, b.logprobs === true ? (b.top_logprobs ?? 0) : null);
-    await runJob(state, req, reply, job, 'chat');
+    await runJob(state, reply, job, 'chat');
     return reply;
   });
   app.post<{ Body: CompletionBody }>('/v1/completions', { schema: { body: completionBody } }, async (req, reply) => {
     const b = req.body;
     checkModel(model, b.model);
     const job = plan(model, limits, b, completionPrompts(model, b), model.endTokens, b.logprobs ?? null);
-    await runJob(state, req, reply, job, 'completion');
+    await runJob(state, reply, job, 'completion');
     return reply;
   });
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { FinishReason, TokenLogprob } from '../infer/scheduler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { EngineClient } from './engine-client.js';
@@ -52,7 +52,7 @@ function admit(state: ServeState, sequences: number): void {
   }
 }
 
-export async function runJob(state: ServeState, req: FastifyRequest, reply: FastifyReply, job: Job, kind: Kind): Promise<void> {
+export async function runJob(state: ServeState, reply: FastifyReply, job: Job, kind: Kind): Promise<void> {
   const t0 = performance.now();
   const nChoices = job.request.prompts.length;
   admit(state, nChoices);
