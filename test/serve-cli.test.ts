@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,11 @@ describe('llmforge serve / bench serve flags', () => {
     await expect(runCli(['serve', '--model', run, '--api-key', ' '])).rejects.toThrow(/--api-key .*the key is empty/);
     await expect(runCli(['serve', '--model', join(root, 'nope'), '--port', '0'])).rejects.toThrow(/nope/);
     await expect(runCli(['bench', 'serve'])).rejects.toThrow(/--model DIR is required/);
+    const busy = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const port = (busy.address() as AddressInfo).port;
+    await expect(runCli(['serve', '--model', run, '--port', String(port)])).rejects.toThrow(new RegExp(`--port ${port}: 127.0.0.1:${port} is already in use`));
+    busy.close();
   });
 
   it('bench serve prints the figures of N concurrent clients as one JSON line', async () => {

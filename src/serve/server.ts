@@ -54,7 +54,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     };
     const metrics = new ServerMetrics({ waiting: () => engine.waiting, running: () => engine.running, parallel: o.parallel });
     const app = await buildApp({ engine, model, limits, metrics }, { apiKey: o.apiKey, cors: o.cors });
-    await app.listen({ host: o.host, port: o.port });
+    try {
+      await app.listen({ host: o.host, port: o.port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`--port ${o.port}: ${o.host}:${o.port} is already in use (choose another port, or 0 for any free one)`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`--host ${o.host}: not an address of this machine (${code})`);
+      if (code === 'EACCES') throw new Error(`--port ${o.port}: permission denied (ports below 1024 need privileges)`);
+      throw err;
+    }
     const addr = app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     return {
