@@ -47,21 +47,23 @@ function drive(s: Scheduler, reqs: ScheduledRequest[], at: number[], onStep?: (s
 describe('continuous batching scheduler', () => {
   it('requests joining and leaving at any step get exactly what each gets alone (greedy and seeded sampling)', () => {
     const m = model();
-    const prompts = [5, 9, 3, 12, 7].map((n, i) => Array.from(randomIds(n, 256, 20 + i)));
+    const prompts = [5, 9, 3, 12, 7, 9].map((n, i) => Array.from(randomIds(n, 256, 20 + i)));
     const opts = [
       { temperature: 0, maxNewTokens: 10 },
       { temperature: 1, topK: 20, seed: 7, maxNewTokens: 14 },
       { temperature: 0, maxNewTokens: 4 },
       { temperature: 0.9, topP: 0.9, seed: 3, maxNewTokens: 9, repetitionPenalty: 1.3 },
       { temperature: 0, maxNewTokens: 12 },
+      { temperature: 0, maxNewTokens: 6 },
     ];
-    const engine = new InferenceEngine(m, { maxBatch: 2 });
+    // Three rows: r0, r1 and r5 start together (r1 and r5 prefilled in one batched pass).
+    const engine = new InferenceEngine(m, { maxBatch: 3 });
     const s = new Scheduler(engine, new ByteTokenizer());
     let maxRunning = 0;
-    const out = drive(s, prompts.map((p, i) => ({ prompts: [p], options: opts[i] })), [0, 0, 1, 3, 3], () => {
+    const out = drive(s, prompts.map((p, i) => ({ prompts: [p], options: opts[i] })), [0, 0, 1, 3, 3, 0], () => {
       maxRunning = Math.max(maxRunning, s.stats.running);
     });
-    expect(maxRunning).toBe(2);
+    expect(maxRunning).toBe(3);
     prompts.forEach((p, i) => {
       const [alone] = generate(new InferenceEngine(m), [p], opts[i], { tokenizer: new ByteTokenizer() });
       const got = out.get(`r${i}/0`) as Out;
@@ -69,8 +71,9 @@ describe('continuous batching scheduler', () => {
       expect(got.text).toBe(alone.text);
       expect(got.reason).toBe('length');
     });
-    expect(engine.freeRows).toBe(2);
+    expect(engine.freeRows).toBe(3);
     expect(s.idle).toBe(true);
+    expect(s.stats.prefillTokens).toBeLessThanOrEqual(5 + 9 + 3 + 12 + 7 + 9);
   });
 
   it('stops at stop tokens and stop strings (never shown), at the context end, and frees the row', () => {

@@ -216,20 +216,32 @@ export class Scheduler {
     return events;
   }
 
-  /** Moves waiting requests onto free rows while all of a request's choices fit (FIFO: no overtaking). */
+  /**
+   * Moves waiting requests onto free rows while all of a request's choices fit (FIFO: no
+   * overtaking), then prefills them: each row keeps the prefix it already holds, and the
+   * remaining prompt parts of equal length go through the model in one batched pass.
+   */
   private admit(events: SchedulerEvent[]): void {
+    const fresh: Array<{ s: Seq; rest: number[] }> = [];
     while (this.queue.length > 0 && this.queue[0].seqs.length <= this.engine.freeRows) {
       const job = this.queue.shift() as Job;
       for (const s of job.seqs) {
         s.row = this.engine.acquireRow(s.prompt) as number;
+        // At least the last prompt token is fed again, for the logits after it.
+        const keep = Math.min(this.engine.cache.commonPrefix(s.row, s.prompt), s.prompt.length - 1);
+        this.engine.cache.truncate(s.row, keep);
+        fresh.push({ s, rest: s.prompt.slice(keep) });
         this.running.push(s);
       }
-      for (const s of job.seqs) {
-        const before = this.engine.cache.commonPrefix(s.row, s.prompt);
-        s.logits.set(this.engine.prefill(s.row, s.prompt));
-        this.totals.prefillTokens += s.prompt.length - Math.min(before, s.prompt.length - 1);
-      }
       events.push({ kind: 'start', id: job.id, promptTokens: job.seqs.map((s) => s.prompt.length) });
+    }
+    const byLength = new Map<number, Array<{ s: Seq; rest: number[] }>>();
+    for (const f of fresh) byLength.set(f.rest.length, [...(byLength.get(f.rest.length) ?? []), f]);
+    const V = this.engine.vocabSize;
+    for (const group of byLength.values()) {
+      const logits = this.engine.feed(group.map((f) => f.s.row), group.map((f) => f.rest));
+      group.forEach((f, i) => f.s.logits.set(logits.subarray(i * V, (i + 1) * V)));
+      this.totals.prefillTokens += group.length * group[0].rest.length;
     }
   }
 
