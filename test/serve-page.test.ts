@@ -118,4 +118,25 @@ describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
     expect(await page.locator('#send').isVisible()).toBe(true);
     expect(pageErrors).toEqual([]);
   });
+
+  it('asks for the API key when the server has one, and shows a 401 as an error note', async () => {
+    const keyed = await serve(join(root, 'page-model'), { apiKey: 'page-key', parallel: 1 });
+    const p = await browser.newPage();
+    try {
+      await p.goto(`${keyed.url}/`);
+      expect(await p.locator('#api-key').isVisible()).toBe(true);
+      await p.fill('#max-tokens', '4');
+      await p.locator('#input').fill('Hello');
+      await p.locator('#input').press('Enter');
+      await p.locator('[data-role="assistant"].error').waitFor();
+      expect(await p.locator('[data-role="assistant"] .note').textContent()).toMatch(/invalid_api_key/);
+      await p.fill('#api-key', 'page-key');
+      await p.locator('#input').fill('Hello again');
+      await p.locator('#input').press('Enter');
+      await p.locator('[data-role="assistant"]:not(.streaming):not(.error)').waitFor();
+    } finally {
+      await p.close();
+      await keyed.close();
+    }
+  });
 });
