@@ -76,6 +76,28 @@ describe('continuous batching scheduler', () => {
     expect(s.stats.prefillTokens).toBeLessThanOrEqual(5 + 9 + 3 + 12 + 7 + 9);
   });
 
+  it('a long prompt is prefilled a chunk per step while the others keep decoding, and gets what it gets alone', () => {
+    const m = model(7);
+    const engine = new InferenceEngine(m, { maxBatch: 2 });
+    const s = new Scheduler(engine, new ByteTokenizer(), { prefillChunk: 5 });
+    const short = Array.from(randomIds(3, 256, 1));
+    const long = Array.from(randomIds(17, 256, 2));
+    const opts = { temperature: 0, maxNewTokens: 8 };
+    const perStep: string[][] = [];
+    const out = drive(s, [{ prompts: [short], options: opts }, { prompts: [long], options: opts }], [0, 1], (_step, events) => {
+      perStep.push(events.filter((e) => e.kind === 'token').map((e) => e.id));
+    });
+    // Step 0: r0 starts (3 tokens, one chunk). Steps 1-4: r1's 17 tokens take 4 chunks (5+5+5+2, the
+    // budget shared with nobody), r0 decodes through all of them; r1's first token comes at step 4.
+    expect(perStep.slice(0, 5)).toEqual([['r0'], ['r0'], ['r0'], ['r0'], ['r0', 'r1']]);
+    for (const [i, p] of [short, long].entries()) {
+      const [alone] = generate(new InferenceEngine(m), [p], opts, { tokenizer: new ByteTokenizer() });
+      expect((out.get(`r${i}/0`) as Out).tokens).toEqual(alone.tokens);
+    }
+    expect(s.stats.prefillTokens).toBe(3 + 17);
+    expect(() => new Scheduler(engine, null, { prefillChunk: 0 })).toThrow(/prefillChunk must be a positive integer/);
+  });
+
   it('stops at stop tokens and stop strings (never shown), at the context end, and frees the row', () => {
     const m = model(5);
     const engine = new InferenceEngine(m, { maxBatch: 1 });
@@ -137,7 +159,7 @@ describe('continuous batching scheduler', () => {
 
   it('log-probabilities come from the raw distribution; presence penalty stops repeats', () => {
     const engine = new InferenceEngine(model(9), { maxBatch: 1 });
-    const s = new Scheduler(engine, null, 256);
+    const s = new Scheduler(engine, null, { vocabLimit: 256 });
     s.submit('a', { prompts: [[1, 2]], options: { temperature: 0, maxNewTokens: 3 }, logprobs: 20 });
     const tokens = s.step().filter((e) => e.kind === 'token');
     const lp = tokens[0].kind === 'token' ? tokens[0].logprob : undefined;

@@ -2,7 +2,9 @@
  * Continuous batching over the inference engine: requests join and leave the batch at any
  * decode step. Each step
  *   1. admits waiting requests (first come, first served) while the engine has free rows,
- *      prefilling each new sequence into its own row (reusing any prefix the row holds);
+ *      each sequence into its own row (reusing any prefix the row holds), and prefills at
+ *      most `prefillChunk` prompt tokens in all (a long prompt takes several steps, so the
+ *      sequences already decoding are never held up by more than one chunk);
  *   2. samples one token for every running sequence, applies stop tokens, stop strings, the
  *      token budget and the deadline, and reports the new text;
  *   3. feeds the new tokens of all still-running sequences back in one batched decode.
@@ -53,6 +55,8 @@ export type SchedulerEvent =
 
 class Seq {
   row = -1;
+  /** Prompt tokens not yet fed to the row (prefill in progress while non-empty). */
+  pending: number[] = [];
   readonly generated: number[] = [];
   finished: FinishReason | null = null;
   readonly logits: Float32Array;
@@ -102,8 +106,13 @@ export class Scheduler {
   private readonly limit: number;
   private readonly totals = { prefillTokens: 0, decodeTokens: 0, decodeSteps: 0 };
 
-  constructor(private readonly engine: InferenceEngine, private readonly tokenizer: ByteDecoder | null = null, vocabLimit?: number) {
-    this.limit = Math.min(engine.vocabSize, vocabLimit ?? tokenizer?.vocabSize ?? engine.vocabSize);
+  private readonly prefillChunk: number;
+
+  constructor(private readonly engine: InferenceEngine, private readonly tokenizer: ByteDecoder | null = null,
+    o: { vocabLimit?: number; prefillChunk?: number } = {}) {
+    this.limit = Math.min(engine.vocabSize, o.vocabLimit ?? tokenizer?.vocabSize ?? engine.vocabSize);
+    this.prefillChunk = o.prefillChunk ?? 512;
+    if (!Number.isInteger(this.prefillChunk) || this.prefillChunk < 1) throw new RangeError(`prefillChunk must be a positive integer, got ${this.prefillChunk}`);
   }
 
   get stats(): SchedulerStats {
@@ -161,6 +170,7 @@ export class Scheduler {
       for (const s of job.seqs) this.finish(s, 'length', events);
     }
     this.admit(events);
+    this.prefill();
     const rows: number[] = [];
     const ids: number[] = [];
     const fed: Seq[] = [];
@@ -170,6 +180,7 @@ export class Scheduler {
         this.finish(s, 'length', events);
         continue;
       }
+      if (s.pending.length > 0) continue; // still prefilling
       const penalized = (job.presence !== 0 || job.frequency !== 0) && s.counts.size > 0;
       // Log-probabilities come from the raw logits, which the penalties below change in place.
       const logprob = job.logprobs !== null ? logprobOf(penalized ? s.sampled.slice() : s.sampled, job.logprobs) : undefined;
@@ -216,13 +227,8 @@ export class Scheduler {
     return events;
   }
 
-  /**
-   * Moves waiting requests onto free rows while all of a request's choices fit (FIFO: no
-   * overtaking), then prefills them: each row keeps the prefix it already holds, and the
-   * remaining prompt parts of equal length go through the model in one batched pass.
-   */
+  /** Moves waiting requests onto free rows while all of a request's choices fit (FIFO: no overtaking). */
   private admit(events: SchedulerEvent[]): void {
-    const fresh: Array<{ s: Seq; rest: number[] }> = [];
     while (this.queue.length > 0 && this.queue[0].seqs.length <= this.engine.freeRows) {
       const job = this.queue.shift() as Job;
       for (const s of job.seqs) {
@@ -230,18 +236,35 @@ export class Scheduler {
         // At least the last prompt token is fed again, for the logits after it.
         const keep = Math.min(this.engine.cache.commonPrefix(s.row, s.prompt), s.prompt.length - 1);
         this.engine.cache.truncate(s.row, keep);
-        fresh.push({ s, rest: s.prompt.slice(keep) });
+        s.pending = s.prompt.slice(keep);
         this.running.push(s);
       }
       events.push({ kind: 'start', id: job.id, promptTokens: job.seqs.map((s) => s.prompt.length) });
     }
-    const byLength = new Map<number, Array<{ s: Seq; rest: number[] }>>();
-    for (const f of fresh) byLength.set(f.rest.length, [...(byLength.get(f.rest.length) ?? []), f]);
+  }
+
+  /**
+   * Feeds up to prefillChunk prompt tokens, oldest sequences first. Pieces of equal length go
+   * through the model in one batched pass; a sequence whose prompt is complete has the logits
+   * for its first token.
+   */
+  private prefill(): void {
+    let budget = this.prefillChunk;
+    const byLength = new Map<number, Seq[]>();
+    for (const s of this.running) {
+      if (s.pending.length === 0 || budget === 0) continue;
+      const n = Math.min(s.pending.length, budget);
+      budget -= n;
+      byLength.set(n, [...(byLength.get(n) ?? []), s]);
+    }
     const V = this.engine.vocabSize;
-    for (const group of byLength.values()) {
-      const logits = this.engine.feed(group.map((f) => f.s.row), group.map((f) => f.rest));
-      group.forEach((f, i) => f.s.logits.set(logits.subarray(i * V, (i + 1) * V)));
-      this.totals.prefillTokens += group.length * group[0].rest.length;
+    for (const [n, group] of byLength) {
+      const logits = this.engine.feed(group.map((s) => s.row), group.map((s) => s.pending.slice(0, n)));
+      group.forEach((s, i) => {
+        s.pending = s.pending.slice(n);
+        if (s.pending.length === 0) s.logits.set(logits.subarray(i * V, (i + 1) * V));
+      });
+      this.totals.prefillTokens += n * group.length;
     }
   }
 
