@@ -23,7 +23,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-component-update', '--disable-sync'];
 
 describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
-  const root = mkdtempSync(join(tmpdir(), 'llmforge-page-'));
+  let root = '';
   let server: RunningServer;
   let loaded: LoadedModel;
   let browser: BrowserContext;
@@ -31,6 +31,7 @@ describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'llmforge-page-'));
     // A long context and a bigger model, so a reply runs for seconds and can be stopped by hand.
     const run = await makeChatModel(join(root, 'page-model'), 2048, { nEmbd: 256, nLayer: 4 });
     server = await serve(run, { parallel: 2 });
@@ -47,7 +48,7 @@ describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    rmSync(root, { recursive: true, force: true });
+    if (root !== '') rmSync(root, { recursive: true, force: true });
   });
 
   const stops = (): number[] => ['<|end|>', '<|user|>', '<|system|>', '<|assistant|>', '<|bos|>', '<|eos|>'].map((n) => loaded.tokenizer.specialTokens.get(n) as number);
