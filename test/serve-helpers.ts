@@ -10,13 +10,20 @@ import { startServer, type RunningServer, type ServeOptions } from '../src/serve
 /**
  * A run folder `dir` with one checkpoint: a BPE tokenizer (300 ids; the chat tokens are
  * reserved by default) and a tiny gpt2-style model with random weights scaled up so its
- * distributions are not flat. Returns the run folder.
+ * distributions are not flat (neverStop: greedy never picks a special token). Returns the run folder.
  */
-export async function makeChatModel(dir: string, contextLength: number, size: { nEmbd: number; nLayer: number } = { nEmbd: 64, nLayer: 2 }): Promise<string> {
+export async function makeChatModel(dir: string, contextLength: number, size: { nEmbd: number; nLayer: number } = { nEmbd: 64, nLayer: 2 },
+  o: { neverStop?: boolean } = {}): Promise<string> {
   const text = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
   const tok = await trainTokenizer({ texts: [text], vocabSize: 300, progress: false });
   const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength, nHead: 4, nKvHead: 4, ...size }).init(4);
   for (const [name, t] of model.params.named()) if (!name.includes('ln_')) t.data.forEach((v, i) => (t.data[i] = v * 6));
+  if (o.neverStop === true) {
+    // Zero (tied) embedding rows give the special tokens logit 0 after the zero-mean final norm,
+    // far below the top logit: greedy replies never stop on their own and run to max_tokens.
+    const C = model.config.nEmbd;
+    for (const id of tok.specialTokens.values()) model.tokenEmbedding.weight.data.fill(0, id * C, (id + 1) * C);
+  }
   saveCheckpoint(dir, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
   return dir;
 }

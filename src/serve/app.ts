@@ -25,6 +25,8 @@ export async function buildApp(state: ServeState, o: AppOptions = {}): Promise<F
     bodyLimit: limits.bodyLimit,
     // Reading a request body may not take forever; generation time is bounded separately.
     requestTimeout: 60_000,
+    // Closing the server drops every connection, idle keep-alive ones of browsers included.
+    forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
   });
   app.setErrorHandler(errorHandler(limits.bodyLimit));
