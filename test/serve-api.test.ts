@@ -141,6 +141,9 @@ describe('llmforge serve: OpenAI API', () => {
     const ctx = await client.chat.completions.create({ model: 'tiny-chat', messages: [{ role: 'user', content: long }] }).catch((e: unknown) => e);
     expect(ctx).toMatchObject({ status: 400, code: 'context_length_exceeded' });
     expect((ctx as Error).message).toMatch(/maximum context length is 1024 tokens/);
+    expect(ctx).toMatchObject({ param: 'messages' });
+    const longPrompt = await client.completions.create({ model: 'tiny-chat', prompt: long }).catch((e: unknown) => e);
+    expect(longPrompt).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'prompt' });
     const budget = await client.completions.create({ model: 'tiny-chat', prompt: 'In the beginning', max_tokens: 1020 }).catch((e: unknown) => e);
     expect(budget).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'max_tokens' });
 

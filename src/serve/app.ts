@@ -72,14 +72,14 @@ export async function buildApp(state: ServeState, o: AppOptions = {}): Promise<F
     if (b.top_logprobs != null && b.logprobs !== true) throw new ApiError(400, 'top_logprobs needs logprobs: true.', 'invalid_request_error', 'top_logprobs');
     const prompt = chatPrompt(model, b);
     const stops = typeof model.chatStops === 'string' ? [] : model.chatStops;
-    const job = plan(model, limits, b, [prompt], stops, b.logprobs === true ? (b.top_logprobs ?? 0) : null);
+    const job = plan(model, limits, b, [prompt], stops, b.logprobs === true ? (b.top_logprobs ?? 0) : null, 'messages');
     await runJob(state, reply, job, 'chat');
     return reply;
   });
   app.post<{ Body: CompletionBody }>('/v1/completions', { schema: { body: completionBody } }, async (req, reply) => {
     const b = req.body;
     checkModel(model, b.model);
-    const job = plan(model, limits, b, completionPrompts(model, b), model.endTokens, b.logprobs ?? null);
+    const job = plan(model, limits, b, completionPrompts(model, b), model.endTokens, b.logprobs ?? null, 'prompt');
     await runJob(state, reply, job, 'completion');
     return reply;
   });

@@ -31,12 +31,13 @@ export class ApiError extends Error {
 export const badRequest = (message: string, param: string | null = null, code: string | null = null): ApiError =>
   new ApiError(400, message, 'invalid_request_error', param, code);
 
-export function contextLengthExceeded(context: number, prompt: number, completion: number | null): ApiError {
+/** promptParam: 'messages' (chat) or 'prompt' (completions), named when the prompt alone is too long. */
+export function contextLengthExceeded(context: number, prompt: number, completion: number | null, promptParam: string): ApiError {
   const asked = completion === null
     ? `your prompt has ${prompt} tokens, which leaves no room for a reply`
     : `you requested ${prompt + completion} tokens (${prompt} in the prompt, ${completion} in the completion)`;
   return badRequest(`This model's maximum context length is ${context} tokens. However, ${asked}. ` +
-    'Please shorten the prompt or lower max_tokens.', completion === null ? 'messages' : 'max_tokens', 'context_length_exceeded');
+    'Please shorten the prompt or lower max_tokens.', completion === null ? promptParam : 'max_tokens', 'context_length_exceeded');
 }
 
 /** An ajv path like /messages/0/role as OpenAI names parameters: messages[0].role. */

@@ -117,7 +117,8 @@ function samplingOptions(body: SamplingBody, stopTokens: number[]): Partial<Gene
  * The worker request for some prompts: n choices each, a max_tokens within the server's
  * limit, and room in the context for the longest prompt plus the reply.
  */
-export function plan(model: ModelView, limits: ServeLimits, body: SamplingBody, prompts: number[][], stopTokens: number[], logprobs: number | null): Job {
+export function plan(model: ModelView, limits: ServeLimits, body: SamplingBody, prompts: number[][], stopTokens: number[], logprobs: number | null,
+  promptParam: 'messages' | 'prompt'): Job {
   const n = body.n ?? 1;
   if (prompts.length * n > limits.parallel) {
     throw badRequest(`This request asks for ${prompts.length * n} sequences; this server decodes at most ${limits.parallel} at once (--parallel).`, 'n');
@@ -129,9 +130,9 @@ export function plan(model: ModelView, limits: ServeLimits, body: SamplingBody, 
   }
   const ctx = model.contextLength;
   const longest = Math.max(...prompts.map((p) => p.length));
-  if (longest === 0) throw badRequest('The prompt is empty.', 'prompt');
-  if (longest >= ctx) throw contextLengthExceeded(ctx, longest, null);
-  if (asked !== null && longest + asked > ctx) throw contextLengthExceeded(ctx, longest, asked);
+  if (longest === 0) throw badRequest('The prompt is empty.', promptParam);
+  if (longest >= ctx) throw contextLengthExceeded(ctx, longest, null, promptParam);
+  if (asked !== null && longest + asked > ctx) throw contextLengthExceeded(ctx, longest, asked, promptParam);
   const options = samplingOptions(body, stopTokens);
   // Without max_tokens a reply may run to the end of the context (finish_reason "length").
   options.maxNewTokens = asked ?? Math.min(limits.maxTokens, ctx - longest);
