@@ -12,6 +12,7 @@ import { registerFeedback } from './feedback.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
+import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerChat(program);
   registerExport(program);
   registerImport(program);
+  registerServe(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);
