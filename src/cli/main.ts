@@ -8,6 +8,7 @@ import { registerChat } from './chat.js';
 import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerEval } from './eval.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerChat(program);
+  registerEval(program);
   registerBench(program);
   registerQuickstart(program);
   return program;
