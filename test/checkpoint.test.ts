@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
 import { AdamW, ADAMW_DEFAULTS } from '../src/optim/adamw.js';
-import { loadModel, loadOptimizerState, resolveCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/tensor/safetensors.js';
+import { loadModel, loadOptimizerState, resolveCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type NamedTensor } from '../src/tensor/safetensors.js';
+import { loadWeights } from '../src/model/weights.js';
 
 const config = { ...preset('tiny'), vocabSize: 64, contextLength: 16, nEmbd: 32 };
 
@@ -62,5 +63,84 @@ describe('checkpoints', () => {
     cfg.llmforge.nEmbd = 64;
     writeFileSync(cfgPath, JSON.stringify(cfg));
     expect(() => loadModel(run)).toThrow(/has shape \[64, 32\]|expects/);
+  });
+});
+
+describe('strict loading by parameter name', () => {
+  const saved = (): { run: string; dir: string; model: GPT } => {
+    const run = mkdtempSync(join(tmpdir(), 'llmf-strict-'));
+    const model = new GPT(config).init(2);
+    return { run, dir: saveCheckpoint(run, 'step-1', { model }), model };
+  };
+  const rewrite = (dir: string, edit: (t: Map<string, NamedTensor>) => void): void => {
+    const path = join(dir, 'model.safetensors');
+    const tensors = readSafetensors(path).tensors;
+    edit(tensors);
+    writeSafetensors(path, tensors);
+  };
+
+  it('loads by name whatever the order of the tensors in the file', () => {
+    const { run, dir, model } = saved();
+    rewrite(dir, (t) => {
+      const entries = [...t.entries()].reverse();
+      t.clear();
+      for (const [k, v] of entries) t.set(k, v);
+    });
+    expect(Buffer.from(loadModel(run).model.params.data.buffer).equals(Buffer.from(model.params.data.buffer))).toBe(true);
+  });
+
+  it('refuses a config edited to fewer layers, naming the unused tensors', () => {
+    const { run, dir } = saved();
+    const cfgPath = join(dir, 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { llmforge: { nLayer: number } };
+    cfg.llmforge.nLayer = 1;
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    expect(() => loadModel(run)).toThrow(/model.safetensors: does not match the model \(\d+ tensor\(s\) the model config has no place for: transformer\.h\.1\./);
+  });
+
+  it('refuses a missing tensor, an extra one, a wrong shape and a wrong dtype, naming them', () => {
+    const { run, dir } = saved();
+    rewrite(dir, (t) => t.delete('transformer.h.0.ln_1.weight'));
+    expect(() => loadModel(run)).toThrow(/missing 1 tensor\(s\) the model config needs: transformer\.h\.0\.ln_1\.weight/);
+    saveCheckpoint(run, 'step-1', { model: new GPT(config).init(2) });
+    rewrite(dir, (t) => t.set('lm_head.weight', { shape: [64, 32], data: new Float32Array(64 * 32) }));
+    expect(() => loadModel(run)).toThrow(/has no place for: lm_head\.weight/);
+    saveCheckpoint(run, 'step-1', { model: new GPT(config).init(2) });
+    rewrite(dir, (t) => t.set('transformer.ln_f.weight', { shape: [16], data: new Float32Array(16) }));
+    expect(() => loadModel(run)).toThrow(/transformer\.ln_f\.weight has shape \[16\], the model expects \[32\]/);
+    // A float16 tensor: llmforge checkpoints are float32, so this is not one of ours.
+    const store = new GPT(config).params;
+    const tensors = new Map(store.named().map(([n, t]) => [n, { shape: t.shape, data: t.data, dtype: n === 'transformer.wte.weight' ? 'F16' : 'F32' }]));
+    expect(() => loadWeights(store, tensors, 'x.safetensors')).toThrow(/x\.safetensors: .*transformer\.wte\.weight is F16, expected F32/);
+  });
+
+  it('partial mode loads what matches and reports the rest', () => {
+    const { dir } = saved();
+    const withHead = new GPT(config, { extend: (s) => { s.declare('score.weight', [1, 32], 'decay', (d) => d.fill(0.5)); } }).init(3);
+    const tensors = readSafetensors(join(dir, 'model.safetensors')).tensors;
+    tensors.set('adapter.extra', { shape: [2], data: new Float32Array(2) });
+    const r = loadWeights(withHead.params, tensors, 'mem', { partial: true });
+    expect(r.missing).toEqual(['score.weight']);
+    expect(r.unused).toEqual(['adapter.extra']);
+    expect(r.loaded).toHaveLength(withHead.params.named().length - 1);
+    expect(withHead.params.get('score.weight').data[0]).toBe(0.5);
+    expect(() => loadWeights(withHead.params, tensors, 'mem')).toThrow(/missing 1 tensor\(s\) the model config needs: score\.weight/);
+  });
+});
+
+describe('module layering', () => {
+  it('no stage imports another stage\'s internals', () => {
+    const stages = ['train', 'infer', 'data', 'tokenizer'];
+    const bad: string[] = [];
+    for (const stage of stages) {
+      const dir = join(__dirname, '..', 'src', stage);
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+        const text = readFileSync(join(dir, f), 'utf8');
+        for (const m of text.matchAll(/from '\.\.\/(\w+)\/([\w-]+)\.js'/g)) {
+          if (stages.includes(m[1]) && m[1] !== stage && m[2] !== 'index' && m[2] !== 'types') bad.push(`src/${stage}/${f} imports ${m[1]}/${m[2]}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { InferenceEngine } from '../src/infer/engine.js';
 import { loadForGeneration } from '../src/infer/load.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainTokenizer, type Tokenizer } from '../src/tokenizer/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-infer-cli-'));
@@ -158,7 +158,7 @@ describe('llmforge generate', () => {
     const cfg = JSON.parse(readFileSync(join(bad, 'config.json'), 'utf8')) as { llmforge: { nLayer: number } };
     cfg.llmforge.nLayer = 3;
     writeFileSync(join(bad, 'config.json'), JSON.stringify(cfg));
-    await fails(['generate', '--model', bad, ...p], /model.safetensors: missing tensor transformer.h.2/);
+    await fails(['generate', '--model', bad, ...p], /model.safetensors: does not match the model \(missing 6 tensor\(s\) the model config needs: transformer.h.2/);
   });
 });
 

@@ -12,7 +12,7 @@ import { trainTokenizer } from '../src/tokenizer/index.js';
 import { prepare } from '../src/data/index.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');
 const CORPUS = join(__dirname, '..', 'examples', 'data', 'kjv-genesis-to-judges.txt');
@@ -59,8 +59,9 @@ describe('llmforge train', () => {
     const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(records.filter((x) => 'train_loss' in x)).toHaveLength(STEPS);
     const evals = records.filter((x) => 'val_loss' in x);
-    expect(evals.map((e) => e.step)).toEqual([15, 30]);
-    expect(evals[0].val_bpb).toBeGreaterThan(0);
+    expect(evals.map((e) => e.step)).toEqual([0, 15, 30]); // step 0: the untrained model
+    expect(evals[0].val_loss).toBeGreaterThan(evals[2].val_loss);
+    expect(evals[1].val_bpb).toBeGreaterThan(0);
     expect(readdirSync(join(run, 'checkpoints'))).toHaveLength(3); // keep: 3
     const ckpt = join(run, 'checkpoints', LAST);
     for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json']) {

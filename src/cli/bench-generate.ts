@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { GPT } from '../nn/gpt.js';
 import { preset, PRESET_NAMES } from '../nn/config.js';
 import { benchGenerate, type GenerateBenchOptions } from '../infer/bench.js';
-import { loadModel } from '../train/checkpoint.js';
+import { loadModel } from '../model/checkpoint.js';
 import { backend, isa, nativeKernelNames } from '../tensor/registry.js';
 import { applyThreads, intArg } from './options.js';
 

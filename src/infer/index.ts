@@ -7,3 +7,5 @@ export {
   Generation, generate, generateOptions, slideKeep, GENERATE_DEFAULTS,
   type GenerateOptions, type GenerationInit, type GenerationStats, type SequenceResult, type FinishReason, type ContextOverflow,
 } from './generate.js';
+export { sampleTexts } from './samples.js';
+export { loadForGeneration, type LoadedModel } from './load.js';

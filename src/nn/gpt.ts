@@ -122,6 +122,17 @@ export class Block {
   }
 }
 
+/**
+ * Hooks for stages that train something beyond (or instead of) the GPT's own weights,
+ * declared into the same flat store so one optimizer and one checkpoint cover them.
+ */
+export interface GPTOptions {
+  /** Declare the GPT's own parameters in the frozen group: no gradients, no optimizer state (LoRA's base). */
+  frozen?: boolean;
+  /** Declares extra parameters (a reward model's scalar head, LoRA adapters) before the store is finalized. */
+  extend?: (store: ParameterStore, config: GPTConfig) => void;
+}
+
 export class GPT {
   readonly config: GPTConfig;
   readonly params = new ParameterStore();
@@ -132,9 +143,10 @@ export class GPT {
   readonly lmHead: Tensor; // (vocab, C): the token embedding when tied
   readonly rope: ops.RopeTables | null;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, options: GPTOptions = {}) {
     const c = (this.config = parseConfig(config));
     const s = this.params;
+    s.freezing = options.frozen ?? false;
     const gpt2 = c.family === 'gpt2';
     this.tokenEmbedding = new Embedding(s, gpt2 ? 'transformer.wte' : 'model.embed_tokens', c.vocabSize, c.nEmbd);
     this.positionEmbedding = gpt2 ? new Embedding(s, 'transformer.wpe', c.contextLength, c.nEmbd, 0.01) : null;
@@ -143,6 +155,8 @@ export class GPT {
     this.lmHead = c.tiedEmbeddings
       ? this.tokenEmbedding.weight
       : s.declare('lm_head.weight', [c.vocabSize, c.nEmbd], 'decay', initNormal(0.02));
+    s.freezing = false;
+    options.extend?.(s, c);
     s.finalize();
     for (const block of this.blocks) block.attn.qkv.packAfterFinalize();
     this.rope = gpt2 ? null : { ...ropeTables(c.contextLength, headDim(c), c.ropeTheta), maxPos: c.contextLength, headDim: headDim(c) };

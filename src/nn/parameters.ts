@@ -5,7 +5,7 @@
  * store hands back tensors whose data/grad become views into the flat buffers once
  * the model is complete (finalize).
  */
-import { Tensor, shapeString } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
 
 /** decay: matrices; noDecay: norms, biases, embeddings; frozen: not trained (LoRA bases). */
@@ -28,9 +28,12 @@ export class ParameterStore {
   grad = new Float32Array(0);
   /** [start, end) of each group in the flat buffers. */
   readonly ranges = new Map<ParamGroup, [number, number]>();
+  /** While true, every declared parameter goes to the frozen group (a base model under LoRA). */
+  freezing = false;
 
   declare(name: string, shape: readonly number[], group: ParamGroup, init: Init): Tensor {
     if (this.finalized) throw new Error(`parameter ${name}: declared after the model was finalized`);
+    if (this.freezing) group = 'frozen';
     if (this.entries.some((e) => e.name === name)) throw new Error(`parameter ${name}: declared twice`);
     const t = Tensor.zeros(shape, group !== 'frozen');
     this.entries.push({ name, tensor: t, group, init });
@@ -90,18 +93,6 @@ export class ParameterStore {
   /** Number of parameter elements (trainable and frozen). */
   get count(): number {
     return this.data.length;
-  }
-
-  /** Copies values in by name; every parameter must be present with its exact shape. */
-  load(tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, source: string): void {
-    for (const e of this.entries) {
-      const src = tensors.get(e.name);
-      if (!src) throw new Error(`${source}: missing tensor ${e.name}`);
-      if (src.shape.length !== e.tensor.shape.length || src.shape.some((d, i) => d !== e.tensor.shape[i])) {
-        throw new Error(`${source}: tensor ${e.name} has shape ${shapeString(src.shape)}, the model expects ${shapeString(e.tensor.shape)}`);
-      }
-      e.tensor.data.set(src.data);
-    }
   }
 }
 

@@ -31,7 +31,7 @@ export class AdamW {
   private readonly groups: GroupViews[];
   private readonly trainableGrad: Float32Array;
 
-  constructor(private readonly store: ParameterStore, readonly options: AdamWOptions = ADAMW_DEFAULTS) {
+  constructor(readonly store: ParameterStore, readonly options: AdamWOptions = ADAMW_DEFAULTS) {
     const [decayStart, decayEnd] = store.ranges.get('decay') ?? [0, 0];
     const [noDecayStart, noDecayEnd] = store.ranges.get('noDecay') ?? [decayEnd, decayEnd];
     // Trainable groups are the prefix [0, noDecayEnd) of the store; frozen ones follow.

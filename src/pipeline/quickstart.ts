@@ -11,8 +11,8 @@ import { trainTokenizer } from '../tokenizer/index.js';
 import { prepare } from '../data/index.js';
 import { parseTrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
-import { loadModel } from '../train/checkpoint.js';
-import { sampleTexts } from '../train/samples.js';
+import { loadModel } from '../model/checkpoint.js';
+import { sampleTexts } from '../infer/index.js';
 
 /** The embedded corpus: KJV Genesis–Judges (public domain), see examples/data/README.md. */
 export const EMBEDDED_CORPUS = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'data', 'kjv-genesis-to-judges.txt');

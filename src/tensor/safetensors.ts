@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 export interface NamedTensor {
   shape: readonly number[];
   data: Float32Array;
+  /** The dtype stored in the file (decoded tensors only; data is always float32 in memory). */
+  dtype?: string;
 }
 
 export type TensorMap = Map<string, NamedTensor>;
@@ -81,7 +83,7 @@ export function decodeSafetensors(buf: Uint8Array, source: string): Safetensors 
     if (!(begin >= 0 && end <= dataLen && end - begin === count * width)) {
       fail(`tensor ${name}: data_offsets [${begin}, ${end}] do not fit shape [${e.shape}] ${e.dtype} in ${dataLen} data bytes (truncated?)`);
     }
-    tensors.set(name, { shape: e.shape as number[], data: toF32(buf, dataStart + begin, count, e.dtype as string) });
+    tensors.set(name, { shape: e.shape as number[], data: toF32(buf, dataStart + begin, count, e.dtype as string), dtype: e.dtype as string });
   }
   return { tensors, metadata };
 }

@@ -1,6 +1,6 @@
 /**
  * metrics.jsonl: one JSON object per line — per step {step, train_loss, lr, grad_norm,
- * tokens_per_s, ...} and per eval {step, val_loss, val_bpb}. On resume the file is cut
+ * tokens_per_s, ...} and per eval {step, val_loss, val_bpb, ...}. On resume the file is cut
  * back to the checkpoint's step, so it always describes the run that produced the weights.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -17,12 +17,14 @@ export interface StepRecord {
   elapsed_s: number;
   mfu?: number;
   skipped?: boolean;
+  /** An objective's extra scalars (DPO: rewards_chosen, accuracy, …). */
+  [metric: string]: number | boolean | undefined;
 }
 
+/** An evaluator's scalars at a step: pretraining's {val_loss, val_bpb}, a chat eval's accuracy, … */
 export interface EvalRecord {
   step: number;
-  val_loss: number;
-  val_bpb: number;
+  [metric: string]: number;
 }
 
 export type MetricRecord = StepRecord | EvalRecord;
@@ -57,7 +59,7 @@ export class MetricsLog {
   /** Writes loss.svg (train and val) and lr.svg into dir. */
   plot(dir: string): void {
     const steps = this.records.filter((r): r is StepRecord => 'train_loss' in r && !r.skipped);
-    const evals = this.records.filter((r): r is EvalRecord => 'val_loss' in r);
+    const evals = this.records.filter((r): r is EvalRecord & { val_loss: number } => typeof r.val_loss === 'number');
     const loss = lineChartSvg(
       [
         { name: 'train loss', color: '#1f77b4', points: smooth(steps.map((r) => [r.step, r.train_loss] as const)) },

@@ -1,8 +1,9 @@
-/** Text samples from fixed prompts at each eval: the quickest sanity check of a run. */
+/** Text samples from fixed prompts (the trainer's eval, the quickstart): the quickest sanity check of a model. */
 import type { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { InferenceEngine, generate } from '../infer/index.js';
-import { documentStartToken, encodePrompt, endTokenIds } from '../infer/load.js';
+import { documentStartToken, encodePrompt, endTokenIds } from '../model/framing.js';
+import { InferenceEngine } from './engine.js';
+import { generate } from './generate.js';
 
 /**
  * Continues each prompt by up to `maxNewTokens` tokens (temperature 0.8, top-k 40), in
