@@ -79,6 +79,23 @@ for (const backend of ['js', 'native'] as const) {
         gradCheck(([x]) => ops.rope(x, tables, 2, 3, 2, 1), [param([6, 12], 26)], 10);
       }],
       ['causalAttention (GQA)', () => gradCheck(([qkv]) => ops.causalAttention(qkv, 2, 3, 4, 2, 4), [param([6, (4 + 4) * 4], 27)], 12)],
+      ['causalAttention over packed rows (segStart)', () => {
+        const seg = Int32Array.from([0, 1, 1, 1, 0, 0, 2, 3]); // row 0: [1][3 tokens]; row 1: [2][1][1]
+        gradCheck(([qkv]) => ops.causalAttention(qkv, 2, 4, 4, 2, 4, seg), [param([8, (4 + 4) * 4], 32)], 12);
+      }],
+      ['rope with position ids', () => {
+        const t = ropeTables(8, 4, 10000);
+        const tables = { ...t, maxPos: 8, headDim: 4 };
+        gradCheck(([x]) => ops.rope(x, tables, 2, 3, 2, 1, Int32Array.from([0, 1, 0, 2, 6, 3])), [param([6, 12], 33)], 10);
+      }],
+      ['addPositions with position ids', () => {
+        const ids = Int32Array.from([0, 1, 0, 2, 0, 1]);
+        gradCheck(([x, p]) => ops.addPositions(x, p, 2, 3, ids), [param([6, 4], 34), param([5, 4], 35)], 10);
+      }],
+      ['lmHeadLogProbs in chunks', () => {
+        const targets = Int32Array.from([2, 0, -1, 5, 1, 3, 4]);
+        gradCheck(([x, w]) => ops.lmHeadLogProbs(x, w, targets, 3), [param([7, 5], 36), param([6, 5], 37)], 10);
+      }],
       ['crossEntropy with ignored rows', () => {
         const targets = Int32Array.from([1, -1, 4, 0]);
         gradCheck(([l]) => ops.crossEntropy(l, targets), [param([4, 6], 28, 2)], 10);
@@ -117,6 +134,31 @@ describe('fused LM head', () => {
   });
 });
 
+describe('fused LM head log-probabilities', () => {
+  it('equal logprobs of linear, forward and gradients', () => {
+    const targets = randomIds(9, 12, 43);
+    targets[4] = -1;
+    const run = (fused: boolean) => {
+      const x = param([9, 8], 44);
+      const w = param([12, 8], 45);
+      const g = new Graph(true);
+      const out = withGraph(g, () => {
+        const lp = fused ? ops.lmHeadLogProbs(x, w, targets, 4) : ops.logprobs(ops.linear(x, w), targets);
+        g.backward(ops.sum(ops.mul(lp, new Tensor(randomF32(9, 46), [9]))));
+        return Float32Array.from(lp.data);
+      });
+      return { out, dx: Float32Array.from(x.grad ?? []), dw: Float32Array.from(w.grad ?? []) };
+    };
+    const a = run(true);
+    const b = run(false);
+    expect(a.out[4]).toBe(0);
+    for (const k of ['out', 'dx', 'dw'] as const) {
+      expect(a[k].length).toBeGreaterThan(0);
+      for (let i = 0; i < a[k].length; i++) expect(Math.abs(a[k][i] - b[k][i]), `${k}[${i}]`).toBeLessThan(1e-5);
+    }
+  });
+});
+
 describe('bad input', () => {
   it('names the op and the shapes', () => {
     const g = new Graph(false);
@@ -125,6 +167,12 @@ describe('bad input', () => {
       expect(() => ops.add(param([2], 1), param([3], 2))).toThrow(/add: shapes \[2\] and \[3\]/);
       expect(() => ops.causalAttention(param([2, 10], 1), 1, 2, 3, 2, 1)).toThrow(/causalAttention: n_head \(3\) must be a multiple/);
       expect(() => ops.crossEntropy(param([2, 3], 1), Int32Array.from([0, 3]))).toThrow(/target 3 at row 1 is outside the vocabulary \(3\)/);
+      expect(() => ops.causalAttention(param([4, 12], 1), 2, 2, 1, 1, 4, Int32Array.from([0, 2, 0, 0]))).toThrow(/causalAttention: segStart\[1\] = 2 must be in \[0, 1\]/);
+      expect(() => ops.causalAttention(param([4, 12], 1), 2, 2, 1, 1, 4, new Int32Array(3))).toThrow(/causalAttention: 3 segment starts for B·T=4/);
+      expect(() => ops.addPositions(param([4, 2], 1), param([3, 2], 2), 2, 2, Int32Array.from([0, 1, 3, 0]))).toThrow(/addPositions: position id 3 at token 2 is outside \[0, 3\)/);
+      const t = { ...ropeTables(4, 2, 10000), maxPos: 4, headDim: 2 };
+      expect(() => ops.rope(param([2, 2], 1), t, 1, 2, 1, 0, Int32Array.from([0, 4]))).toThrow(/rope: position id 4 at token 1 is outside \[0, 4\)/);
+      expect(() => ops.lmHeadLogProbs(param([2, 3], 1), param([5, 3], 2), Int32Array.from([0, 5]))).toThrow(/lmHeadLogProbs: target 5 at row 1/);
     });
   });
 });

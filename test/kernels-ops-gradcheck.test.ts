@@ -168,6 +168,24 @@ describe('finite-difference gradient checks of the reference kernels (float64)',
     checkGradient('rope dx', x, loss, dx);
   });
 
+  it('rope with position ids (packed rows)', () => {
+    const rows = 5;
+    const width = 10;
+    const tables = ropeTables(9, 4, 10000);
+    const cos = Float64Array.from(tables.cos);
+    const sin = Float64Array.from(tables.sin);
+    const ids = Int32Array.from([0, 1, 2, 0, 5]);
+    const x = rand64(rows * width, 44);
+    const w = rand64(rows * width, 45);
+    const out = new Float64Array(rows * width);
+    const loss = (): number => {
+      ropeForward(x, out, cos, sin, rows, rows, width, 2, 4, 3, ids);
+      return dot(out, w);
+    };
+    const dx = added(rand64(rows * width, 46), (g) => ropeBackward(w, g, cos, sin, rows, rows, width, 2, 4, 3, ids));
+    checkGradient('rope dx (position ids)', x, loss, dx);
+  });
+
   it('rope backward inverts rope forward (rotations are orthogonal)', () => {
     const rows = 6;
     const width = 20;

@@ -171,6 +171,51 @@ describe.skipIf(!native)('rope: native vs reference', () => {
       });
     }
   });
+
+  it('with position ids (packed sequences restart at 0 inside a row)', () => {
+    // rows, rowWidth, rotHeads, headDim, posOffset; ids are random in [0, maxId].
+    const ID_CASES: Array<[number, number, number, number, number, number]> = [
+      [7, 24, 2, 8, 0, 5], [128, 768, 12, 64, 0, 63], [9, 13, 2, 6, 4, 3],
+    ];
+    for (const [rows, width, rotHeads, headDim, posOffset, maxId] of ID_CASES) {
+      const { cos, sin } = ropeTables(posOffset + maxId + 1, headDim, 10000);
+      const ids = randomIds(rows, maxId + 1, 23);
+      ids[rows - 1] = maxId; // the last table row is reachable
+      const x = randomF32(rows * width, 24);
+      const dout = randomF32(rows * width, 25);
+      const dx0 = randomF32(rows * width, 26);
+      const want = new Float32Array(rows * width);
+      ropeForward(x, want, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, ids);
+      const wantDx = copy(dx0);
+      ropeBackward(dout, wantDx, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, ids);
+      // Row r with id p is exactly the unpacked rope of a row at position p.
+      const r = rows - 1;
+      const single = new Float32Array(width);
+      ropeForward(x.subarray(r * width, (r + 1) * width), single, cos, sin, 1, 1, width, rotHeads, headDim, posOffset + maxId);
+      checkClose('one row at its position', want.subarray(r * width), single, 0, 0);
+      eachConfig((cfg) => {
+        const label = `rows=${rows} width=${width} ids<=${maxId} ${cfg}`;
+        const out = new Float32Array(rows * width);
+        k.ropeForward(x, out, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, ids);
+        checkClose(`ropeForward ${label}`, out, want, 1e-6, 1e-6);
+        const dx = copy(dx0);
+        k.ropeBackward(dout, dx, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, ids);
+        checkClose(`ropeBackward ${label}`, dx, wantDx, 1e-6, 1e-6);
+      });
+      // Bad ids are refused by both before anything is written.
+      const bad = copy(want);
+      const tooFar = Int32Array.from(ids);
+      tooFar[0] = maxId + 1;
+      for (const f of [ropeForward, k.ropeForward]) {
+        expect(() => f(x, bad, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, tooFar)).toThrow(/position .* needs cos\/sin tables/);
+        expect(() => f(x, bad, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, ids.subarray(1))).toThrow(/positions has/);
+        tooFar[0] = -1;
+        expect(() => f(x, bad, cos, sin, rows, rows, width, rotHeads, headDim, posOffset, tooFar)).toThrow(/position id -1 at row 0 is negative/);
+        tooFar[0] = maxId + 1;
+      }
+      checkIdentical('untouched after refused calls', bad, want);
+    }
+  });
 });
 
 describe('ropeTables', () => {

@@ -14,6 +14,13 @@
 // and its query heads' dQ rows, so there are no atomics and the summation order is
 // fixed: results are bit-identical for any thread count.
 //
+// Packed rows (segStart): query t sees keys segStart[t] .. t only. Key tiles that no
+// query of a tile can see are skipped, and within a visited tile each row group's
+// products start at the 16-column block of its first visible key, so a row packed with
+// several sequences costs no more than the same row unpacked (usually less). Masked
+// entries are zeroed exactly (not exp of -inf), and with segStart absent every call is
+// the one the unmasked kernel makes, so that path is unchanged bit for bit.
+//
 // Cached (decode): per (batch, query head); one query at a time with plain dot
 // products for short query blocks, the flash forward with a position offset for
 // long ones (prefill).
@@ -111,6 +118,23 @@ void pack_rows(const float* src, int64_t ld, int64_t n, int64_t D, int64_t Dp, i
   }
 }
 
+// Smallest segment start of queries [i0, i0 + n): the first key any of them can see.
+LLMF_INLINE int64_t seg_min(const int32_t* seg, int64_t i0, int64_t n) {
+  int64_t m = seg[i0];
+  for (int64_t i = 1; i < n; i++) m = std::min<int64_t>(m, seg[i0 + i]);
+  return m;
+}
+
+// Columns of a key tile starting at k0 that a row group must compute, given the group's
+// smallest segment start (0 when unmasked) and its causal column count `need`: from
+// the 16-column block holding the first visible key. Returns false when the group sees
+// no key of the tile.
+LLMF_INLINE bool group_columns(int64_t first_key, int64_t k0, int64_t need, int64_t* c_lo) {
+  if (first_key >= k0 + need) return false;
+  *c_lo = first_key > k0 ? (first_key - k0) / 16 * 16 : 0;
+  return true;
+}
+
 // One head's queries and keys, as strided views of the caller's buffers.
 struct HeadView {
   const float* q;  // query i at q + i·ldq (D floats)
@@ -122,6 +146,7 @@ struct HeadView {
   float* out;      // output i at out + i·ldo
   int64_t ldo;
   float* lse;      // lse[i], or nullptr
+  const int32_t* seg;  // query i sees keys seg[i] .. pos0+i; nullptr: keys 0 .. pos0+i
   int64_t Tq;      // queries, at positions pos0 .. pos0+Tq-1; query at position p sees keys 0..p
   int64_t pos0;
   int64_t D;
@@ -157,26 +182,34 @@ bool forward_head(const HeadView& hv) {
       l[r] = 0.f;
     }
     std::fill(o, o + rows * Dp, 0.f);
+    const int32_t* seg = hv.seg ? hv.seg + i0 : nullptr;  // segment starts of this tile's rows
+    // Key tiles before the first one any row of this tile can see are skipped.
+    const int64_t k_first = seg ? seg_min(seg, 0, rows) / kTile * kTile : 0;
 
-    for (int64_t k0 = 0; k0 <= p0 + rows - 1; k0 += kTile) {
+    for (int64_t k0 = k_first; k0 <= p0 + rows - 1; k0 += kTile) {
       const float* kt_tile = kt + (k0 / kTile) * D * kTile;
-      // S = Q Kᵀ for each row group, only up to the last key its last row can see.
+      // S = Q Kᵀ for each row group, only over the keys its rows can see.
       for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
         const int64_t g = std::min(kGroup, rows - r0);
         const int64_t need = std::min(kTile, p0 + r0 + g - k0);
-        if (need > 0) Ops::gemm(g, round_up(need, 16), D, q + r0 * Dp, Dp, 1, kt_tile, kTile, s + r0 * kTile, kTile, false);
+        int64_t c0 = 0;
+        if (need > 0 && group_columns(seg ? seg_min(seg, r0, g) : 0, k0, need, &c0))
+          Ops::gemm(g, round_up(need, 16) - c0, D, q + r0 * Dp, Dp, 1, kt_tile + c0, kTile, s + r0 * kTile + c0, kTile,
+                    false);
       }
       // Online softmax: fold this tile into the running max/sum and rescale O.
       for (int64_t r = 0; r < rows; r++) {
         float* srow = s + r * kTile;
-        const int64_t n = std::min(kTile, p0 + r - k0 + 1);  // keys of this tile row r sees
-        if (n <= 0) {
+        const int64_t n = std::min(kTile, p0 + r - k0 + 1);  // keys of this tile row r sees: [lo, n)
+        const int64_t lo = seg ? std::max<int64_t>(0, seg[r] - k0) : 0;
+        if (n <= lo) {
           std::fill(srow, srow + kTile, 0.f);
           continue;
         }
-        const float m_new = std::max(m[r], Ops::row_max(srow, n));
+        std::fill(srow, srow + lo, 0.f);
+        const float m_new = std::max(m[r], Ops::row_max(srow + lo, n - lo));
         const float alpha = m[r] == -INFINITY ? 0.f : std::exp2(m[r] - m_new);
-        const float sum = Ops::exp2_row(srow, n, kTile, m_new);
+        const float sum = Ops::exp2_row(srow + lo, n - lo, kTile - lo, m_new);
         l[r] = l[r] * alpha + sum;
         m[r] = m_new;
         if (alpha != 1.f)
@@ -186,7 +219,9 @@ bool forward_head(const HeadView& hv) {
       for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
         const int64_t g = std::min(kGroup, rows - r0);
         const int64_t need = std::min(kTile, p0 + r0 + g - k0);
-        if (need > 0) Ops::gemm(g, Dp, need, s + r0 * kTile, kTile, 1, vrows + k0 * Dp, Dp, o + r0 * Dp, Dp, true);
+        int64_t c0 = 0;
+        if (need > 0 && group_columns(seg ? seg_min(seg, r0, g) : 0, k0, need, &c0))
+          Ops::gemm(g, Dp, need - c0, s + r0 * kTile + c0, kTile, 1, vrows + (k0 + c0) * Dp, Dp, o + r0 * Dp, Dp, true);
       }
     }
 
@@ -230,6 +265,7 @@ struct GroupView {
   const float* dout;
   const float* lse;  // (H, T)
   float* dqkv;       // (T, W)
+  const int32_t* seg;  // (T) segment starts, or nullptr
   int64_t T, H, Hkv, D, kvh;
   float scale;
 };
@@ -284,25 +320,45 @@ bool backward_group(const GroupView& gv) {
       // Tiles are aligned, so the first query tile that sees this key tile starts at k0.
       for (int64_t i0 = k0; i0 < T; i0 += kTile) {
         const int64_t rows = std::min(kTile, T - i0);
-        // S = (Q·scale) Kᵀ and dP = dO Vᵀ, per row group up to its last visible key.
+        const int32_t* seg = gv.seg ? gv.seg + i0 : nullptr;  // segment starts of this tile's rows
+        // A query tile whose rows all start after this key tile sees none of it.
+        if (seg && seg_min(seg, 0, rows) >= k0 + kc) continue;
+        // S = (Q·scale) Kᵀ and dP = dO Vᵀ, per row group over the keys it can see.
         for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
           const int64_t g_rows = std::min(kGroup, rows - r0);
-          const int64_t nc = round_up(std::min(kTile, i0 + r0 + g_rows - k0), 16);
-          Ops::gemm(g_rows, nc, D, qg + (i0 + r0) * Dp, Dp, 1, kt_tile, kTile, s + r0 * kTile, kTile, false);
-          Ops::gemm(g_rows, nc, D, dog + (i0 + r0) * Dp, Dp, 1, vt_tile, kTile, dp + r0 * kTile, kTile, false);
+          const int64_t need = std::min(kTile, i0 + r0 + g_rows - k0);
+          int64_t cl = 0;
+          if (!group_columns(seg ? seg_min(seg, r0, g_rows) : 0, k0, need, &cl)) continue;
+          const int64_t nc = round_up(need, 16) - cl;
+          Ops::gemm(g_rows, nc, D, qg + (i0 + r0) * Dp, Dp, 1, kt_tile + cl, kTile, s + r0 * kTile + cl, kTile, false);
+          Ops::gemm(g_rows, nc, D, dog + (i0 + r0) * Dp, Dp, 1, vt_tile + cl, kTile, dp + r0 * kTile + cl, kTile, false);
         }
         // P and dS in place; masked entries become 0 across the whole tile row.
         for (int64_t r = 0; r < rows; r++) {
-          const int64_t n = std::min(kTile, i0 + r - k0 + 1);
-          Ops::bwd_row(s + r * kTile, dp + r * kTile, n, kTile, lse2[g * Tp + i0 + r], delta[g * Tp + i0 + r]);
+          float* srow = s + r * kTile;
+          float* dprow = dp + r * kTile;
+          const int64_t n = std::min(kTile, i0 + r - k0 + 1);  // visible keys of this tile: [lo, n)
+          const int64_t lo = seg ? std::max<int64_t>(0, seg[r] - k0) : 0;
+          if (n <= lo) {
+            std::fill(srow, srow + kTile, 0.f);
+            std::fill(dprow, dprow + kTile, 0.f);
+            continue;
+          }
+          std::fill(srow, srow + lo, 0.f);
+          std::fill(dprow, dprow + lo, 0.f);
+          Ops::bwd_row(srow + lo, dprow + lo, n - lo, kTile - lo, lse2[g * Tp + i0 + r], delta[g * Tp + i0 + r]);
         }
-        // dV += Pᵀ dO and dK += dSᵀ (Q·scale), per group of keys, skipping the query
-        // rows before the group's first key (all masked there).
+        // dV += Pᵀ dO and dK += dSᵀ (Q·scale), per group of keys, over the query rows
+        // that can see the group: from its first key (causal) to the last row whose
+        // segment starts at or before its last key.
         for (int64_t c0 = 0; c0 < kc; c0 += kGroup) {
           const int64_t cg = std::min(kGroup, kc - c0);
           const int64_t r_start = std::max<int64_t>(0, k0 + c0 - i0);
-          if (r_start >= rows) continue;
-          const int64_t nr = rows - r_start;
+          int64_t r_end = rows;
+          if (seg)
+            while (r_end > r_start && seg[r_end - 1] > k0 + c0 + cg - 1) r_end--;
+          if (r_start >= r_end) continue;
+          const int64_t nr = r_end - r_start;
           Ops::gemm(cg, Dp, nr, s + r_start * kTile + c0, 1, kTile, dog + (i0 + r_start) * Dp, Dp, dv + c0 * Dp, Dp, true);
           Ops::gemm(cg, Dp, nr, dp + r_start * kTile + c0, 1, kTile, qg + (i0 + r_start) * Dp, Dp, dk + c0 * Dp, Dp, true);
         }
@@ -310,7 +366,10 @@ bool backward_group(const GroupView& gv) {
         for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
           const int64_t g_rows = std::min(kGroup, rows - r0);
           const int64_t need = std::min(kTile, i0 + r0 + g_rows - k0);
-          Ops::gemm(g_rows, Dp, need, dp + r0 * kTile, kTile, 1, krows + k0 * Dp, Dp, dqg + (i0 + r0) * Dp, Dp, true);
+          int64_t cl = 0;
+          if (!group_columns(seg ? seg_min(seg, r0, g_rows) : 0, k0, need, &cl)) continue;
+          Ops::gemm(g_rows, Dp, need - cl, dp + r0 * kTile + cl, kTile, 1, krows + (k0 + cl) * Dp, Dp,
+                    dqg + (i0 + r0) * Dp, Dp, true);
         }
       }
     }
@@ -359,28 +418,28 @@ bool for_each_item(int64_t items, int64_t min_items_per_thread, F&& f) {
 }
 
 template <class Ops>
-bool run_forward(const float* qkv, float* out, float* lse, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t D,
-                 float scale) {
+bool run_forward(const float* qkv, float* out, float* lse, const int32_t* seg, int64_t B, int64_t T, int64_t H,
+                 int64_t Hkv, int64_t D, float scale) {
   const int64_t W = (H + 2 * Hkv) * D, G = H / Hkv;
   return for_each_item(B * H, 1, [&](int64_t item) {
     const int64_t b = item / H, h = item % H, kvh = h / G;
     const float* base = qkv + b * T * W;  // (T, W) rows of batch b
     HeadView hv{base + h * D, W, base + (H + kvh) * D, W, base + (H + Hkv + kvh) * D, W,
-                out + b * T * H * D + h * D, H * D, lse + (b * H + h) * T, T, 0, D, scale};
+                out + b * T * H * D + h * D, H * D, lse + (b * H + h) * T, seg ? seg + b * T : nullptr, T, 0, D, scale};
     return forward_head<Ops>(hv);
   });
 }
 
 template <class Ops>
-bool run_backward(const float* qkv, const float* out, const float* dout, const float* lse, float* dqkv, int64_t B,
-                  int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale) {
+bool run_backward(const float* qkv, const float* out, const float* dout, const float* lse, float* dqkv,
+                  const int32_t* seg, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t D, float scale) {
   const int64_t W = (H + 2 * Hkv) * D;
   // One item per (batch, kv head): its thread owns the kv head's dK/dV rows and the
   // dQ rows of the query heads that read it.
   return for_each_item(B * Hkv, 1, [&](int64_t item) {
     const int64_t b = item / Hkv, kvh = item % Hkv;
     GroupView gv{qkv + b * T * W, out + b * T * H * D, dout + b * T * H * D, lse + b * H * T, dqkv + b * T * W,
-                 T, H, Hkv, D, kvh, scale};
+                 seg ? seg + b * T : nullptr, T, H, Hkv, D, kvh, scale};
     return backward_group<Ops>(gv);
   });
 }
@@ -398,7 +457,7 @@ bool run_cached(const float* q, const float* kc, const float* vc, float* out, in
     const float* kbase = kc + (b * Hkv + kvh) * capacity * D;  // (capacity, D) of this kv head
     const float* vbase = vc + (b * Hkv + kvh) * capacity * D;
     HeadView hv{q + b * Tq * H * D + h * D, H * D, kbase, D, vbase, D,
-                out + b * Tq * H * D + h * D, H * D, nullptr, Tq, pos0, D, scale};
+                out + b * Tq * H * D + h * D, H * D, nullptr, nullptr, Tq, pos0, D, scale};
     return Tq <= kDirectMaxTq ? cached_direct_head<Ops>(hv) : forward_head<Ops>(hv);
   });
 }
@@ -462,7 +521,23 @@ void throw_if_failed(const Napi::CallbackInfo& info, const char* op, bool ok) {
   if (!ok) throw Napi::Error::New(info.Env(), std::string(op) + ": out of memory for scratch buffers");
 }
 
-// attentionForward(qkv, out, lse, B, T, H, Hkv, D, scale)
+// Optional segStart (index `index`): nullptr when absent or null, else a B·T Int32Array
+// with 0 <= segStart[b·T + t] <= t, checked entry by entry.
+const int32_t* seg_arg(const Napi::CallbackInfo& info, const char* op, int index, int64_t B, int64_t T) {
+  if (static_cast<int>(info.Length()) <= index || info[index].IsNull() || info[index].IsUndefined()) return nullptr;
+  I32Arg seg = i32_arg(info, op, index);
+  require_length(info, op, "segStart", seg, checked_product(info, op, {B, T}));
+  for (int64_t i = 0; i < B * T; i++) {
+    const int64_t t = i % T, v = seg.data[i];
+    if (v < 0 || v > t)
+      throw Napi::RangeError::New(info.Env(), std::string(op) + ": segStart[" + std::to_string(i) + "] = " +
+                                                  std::to_string(v) + " must be in [0, " + std::to_string(t) +
+                                                  "] (position " + std::to_string(t) + " of its row)");
+  }
+  return seg.data;
+}
+
+// attentionForward(qkv, out, lse, B, T, H, Hkv, D, scale, segStart?)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const char* op = "attentionForward";
   F32Arg qkv = f32_arg(info, op, 0), out = f32_arg(info, op, 1), lse = f32_arg(info, op, 2);
@@ -472,15 +547,16 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   require_length(info, op, "qkv", qkv, checked_product(info, op, {B, T, hd.H + 2 * hd.Hkv, hd.D}));
   require_length(info, op, "out", out, checked_product(info, op, {B, T, hd.H, hd.D}));
   require_length(info, op, "lse", lse, checked_product(info, op, {B, hd.H, T}));
+  const int32_t* seg = seg_arg(info, op, 9, B, T);
   if (B == 0 || T == 0) return info.Env().Undefined();
   const bool ok = dispatch([&](auto ops) {
-    return run_forward<decltype(ops)>(qkv.data, out.data, lse.data, B, T, hd.H, hd.Hkv, hd.D, scale);
+    return run_forward<decltype(ops)>(qkv.data, out.data, lse.data, seg, B, T, hd.H, hd.Hkv, hd.D, scale);
   });
   throw_if_failed(info, op, ok);
   return info.Env().Undefined();
 }
 
-// attentionBackward(qkv, out, dout, lse, dqkv, B, T, H, Hkv, D, scale)
+// attentionBackward(qkv, out, dout, lse, dqkv, B, T, H, Hkv, D, scale, segStart?)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const char* op = "attentionBackward";
   F32Arg qkv = f32_arg(info, op, 0), out = f32_arg(info, op, 1), dout = f32_arg(info, op, 2);
@@ -495,10 +571,11 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   require_length(info, op, "dout", dout, n_out);
   require_length(info, op, "lse", lse, checked_product(info, op, {B, hd.H, T}));
   require_length(info, op, "dqkv", dqkv, n_qkv);
+  const int32_t* seg = seg_arg(info, op, 11, B, T);
   if (B == 0 || T == 0) return info.Env().Undefined();
   const bool ok = dispatch([&](auto ops) {
-    return run_backward<decltype(ops)>(qkv.data, out.data, dout.data, lse.data, dqkv.data, B, T, hd.H, hd.Hkv, hd.D,
-                                       scale);
+    return run_backward<decltype(ops)>(qkv.data, out.data, dout.data, lse.data, dqkv.data, seg, B, T, hd.H, hd.Hkv,
+                                       hd.D, scale);
   });
   throw_if_failed(info, op, ok);
   return info.Env().Undefined();

@@ -1,7 +1,9 @@
 // Rotary position embedding, Hugging Face "rotate_half" layout: in each rotated head,
 // element i pairs with i + headDim/2. The first rotHeads heads of each row are rotated
 // and the rest of the row is passed through, so one call can rotate the q and k heads
-// of a packed qkv row. Rows are split over threads; out may be x (in place).
+// of a packed qkv row. Rows are split over threads; out may be x (in place). Row r sits
+// at position pos_offset + r % seq, or pos_offset + positions[r] when position ids are
+// given (packed sequences, each restarting at 0 inside one row).
 #include <napi.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@ constexpr int64_t kMinElemsPerThread = 1 << 14;
 
 struct RopeShape {
   int64_t seq, row_width, rot_heads, head_dim, pos_offset;
+  const int32_t* positions;  // nullptr: row r at pos_offset + r % seq
 };
 
 // One vector (k lanes) of a head: rotate by +θ (forward) or accumulate the rotation by
@@ -56,7 +59,7 @@ LLMF_INLINE void rope_rows(const float* src, float* dst, const float* cos, const
                            const RopeShape& sh) {
   const int64_t half = sh.head_dim / 2, rot = sh.rot_heads * sh.head_dim, width = sh.row_width;
   for (int64_t r = r0; r < r1; r++) {
-    const int64_t t = (sh.pos_offset + r % sh.seq) * half;
+    const int64_t t = (sh.pos_offset + (sh.positions ? sh.positions[r] : r % sh.seq)) * half;
     const float* c = cos + t;
     const float* s = sin + t;
     const float* sr = src + r * width;
@@ -95,7 +98,7 @@ struct RopeBackwardBody {
   }
 };
 
-// ropeForward(x, out, cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset), and
+// ropeForward(x, out, cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset, positions?), and
 // ropeBackward(dout, dx, ...) with the same shape arguments.
 template <template <int> class Body>
 Napi::Value Rope(const Napi::CallbackInfo& info, const char* op, const char* src_name, const char* dst_name) {
@@ -107,6 +110,9 @@ Napi::Value Rope(const Napi::CallbackInfo& info, const char* op, const char* src
   sh.rot_heads = int_arg(info, op, 7);
   sh.head_dim = int_arg(info, op, 8);
   sh.pos_offset = int_arg(info, op, 9);
+  const bool has_positions = static_cast<int>(info.Length()) > 10 && !info[10].IsNull() && !info[10].IsUndefined();
+  I32Arg positions = has_positions ? i32_arg(info, op, 10) : I32Arg{nullptr, 0};
+  sh.positions = positions.data;
   auto fail = [&](const std::string& msg) { return Napi::RangeError::New(info.Env(), std::string(op) + ": " + msg); };
   if (sh.rot_heads > 0 && (sh.head_dim <= 0 || sh.head_dim % 2 != 0))
     throw fail("headDim must be a positive even number, got " + std::to_string(sh.head_dim));
@@ -117,8 +123,19 @@ Napi::Value Rope(const Napi::CallbackInfo& info, const char* op, const char* src
   int64_t n = checked_mul(info, op, rows, sh.row_width);
   require_length(info, op, src_name, src, n);
   require_length(info, op, dst_name, dst, n);
+  int64_t max_id = std::min(sh.seq, rows) - 1;
+  if (positions.data) {
+    require_length(info, op, "positions", positions, rows);
+    max_id = -1;
+    for (int64_t r = 0; r < rows; r++) {
+      const int32_t p = positions.data[r];
+      if (p < 0)
+        throw fail("position id " + std::to_string(p) + " at row " + std::to_string(r) + " is negative");
+      max_id = std::max<int64_t>(max_id, p);
+    }
+  }
   if (rows > 0 && sh.rot_heads > 0) {
-    int64_t last_pos = sh.pos_offset + std::min(sh.seq, rows) - 1;
+    int64_t last_pos = sh.pos_offset + max_id;
     int64_t need = checked_mul(info, op, last_pos + 1, sh.head_dim / 2);
     if (cos.length < need || sin.length < need)
       throw fail("position " + std::to_string(last_pos) + " needs cos/sin tables of " + std::to_string(need) +

@@ -7,6 +7,8 @@ import { Tensor, shapeString } from '../tensor/tensor.js';
 import { kernels } from '../tensor/registry.js';
 import { graph } from './graph.js';
 import { ShapeError, checkSameSize, checkShape, checkPositiveInt, lastDim, rows } from './check.js';
+import { checkSegStart } from '../tensor/ref/attention.js';
+import type { Kernels } from '../tensor/kernels.js';
 
 function needsGrad(...ts: Array<Tensor | null>): boolean {
   return graph().recording && ts.some((t) => t !== null && t.requiresGrad);
@@ -92,17 +94,49 @@ export function embedding(ids: Int32Array, table: Tensor): Tensor {
   return out;
 }
 
-/** out[b, t, :] = x[b, t, :] + pos[t, :] for x (B·T, C) and a positions table (maxT, C). */
-export function addPositions(x: Tensor, pos: Tensor, B: number, T: number): Tensor {
+/** Throws unless ids (when given) has n entries, each in [0, limit). */
+function checkPositionIds(op: string, ids: Int32Array | null, n: number, limit: number): void {
+  if (ids === null) return;
+  if (ids.length !== n) throw new ShapeError(op, `${ids.length} position ids for B·T=${n} tokens`);
+  for (let i = 0; i < n; i++) {
+    if (!(ids[i] >= 0 && ids[i] < limit)) {
+      throw new ShapeError(op, `position id ${ids[i]} at token ${i} is outside [0, ${limit})`);
+    }
+  }
+}
+
+/**
+ * out[b, t, :] = x[b, t, :] + pos[t, :] for x (B·T, C) and a positions table (maxT, C);
+ * with position ids (B·T), token i adds pos[positions[i], :] instead (packed sequences
+ * restart their positions inside a row).
+ */
+export function addPositions(x: Tensor, pos: Tensor, B: number, T: number, positions: Int32Array | null = null): Tensor {
   const op = 'addPositions';
   const C = lastDim(x);
   if (x.size !== B * T * C) throw new ShapeError(op, `input ${shapeString(x.shape)} is not (B·T=${B * T}, C)`);
-  if (pos.shape.length !== 2 || pos.shape[1] !== C || pos.shape[0] < T) {
+  if (pos.shape.length !== 2 || pos.shape[1] !== C || (positions === null && pos.shape[0] < T)) {
     throw new ShapeError(op, `positions ${shapeString(pos.shape)} must be (≥${T}, ${C})`);
   }
+  checkPositionIds(op, positions, B * T, pos.shape[0]);
   const g = graph();
   const K = kernels();
   const out = g.tensor(x.shape, needsGrad(x, pos));
+  if (positions !== null) {
+    // A gather of position rows (the embedding kernels), then the residual add in place.
+    const n = B * T;
+    const maxT = pos.shape[0];
+    K.embeddingForward(positions, pos.data, out.data, n, C, maxT);
+    K.add(x.data, out.data, out.data, n * C);
+    if (out.requiresGrad) {
+      g.push(() => {
+        const dy = out.grad;
+        if (dy === null) return;
+        if (x.requiresGrad) K.axpy(g.gradOf(x), dy, 1, x.size);
+        if (pos.requiresGrad) K.embeddingBackward(positions, dy, g.gradOf(pos), n, C, maxT);
+      });
+    }
+    return out;
+  }
   const block = T * C;
   const posBlock = pos.data.subarray(0, block);
   for (let b = 0; b < B; b++) {
@@ -298,32 +332,41 @@ export interface RopeTables {
 
 /**
  * Rotary embedding on the first `rotHeads` heads of each (B·T) row of width
- * `rowWidth` (the packed qkv rows: q and k heads come first, v is copied).
+ * `rowWidth` (the packed qkv rows: q and k heads come first, v is copied). Token t
+ * of a row sits at posOffset + t, or at posOffset + positions[i] with position ids
+ * (B·T; packed sequences restart at 0 inside a row).
  */
-export function rope(x: Tensor, tables: RopeTables, B: number, T: number, rotHeads: number, posOffset = 0): Tensor {
+export function rope(x: Tensor, tables: RopeTables, B: number, T: number, rotHeads: number, posOffset = 0,
+  positions: Int32Array | null = null): Tensor {
   const op = 'rope';
   const rowWidth = lastDim(x);
   const D = tables.headDim;
   if (x.size !== B * T * rowWidth) throw new ShapeError(op, `input ${shapeString(x.shape)} is not (B·T=${B * T}, width)`);
   if (rotHeads * D > rowWidth) throw new ShapeError(op, `${rotHeads} heads of ${D} do not fit rows of ${rowWidth}`);
-  if (posOffset + T > tables.maxPos) {
+  if (positions === null && posOffset + T > tables.maxPos) {
     throw new ShapeError(op, `positions up to ${posOffset + T} exceed the table (${tables.maxPos})`);
   }
+  checkPositionIds(op, positions, B * T, tables.maxPos - posOffset);
   const g = graph();
   const K = kernels();
   const out = g.tensor(x.shape, needsGrad(x));
-  K.ropeForward(x.data, out.data, tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset);
+  K.ropeForward(x.data, out.data, tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset, positions);
   if (out.requiresGrad) {
     g.push(() => {
       if (out.grad === null) return;
-      K.ropeBackward(out.grad, g.gradOf(x), tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset);
+      K.ropeBackward(out.grad, g.gradOf(x), tables.cos, tables.sin, B * T, T, rowWidth, rotHeads, D, posOffset, positions);
     });
   }
   return out;
 }
 
-/** Causal self-attention over packed qkv (B·T, (H + 2·Hkv)·D) → (B·T, H·D). */
-export function causalAttention(qkv: Tensor, B: number, T: number, H: number, Hkv: number, D: number): Tensor {
+/**
+ * Causal self-attention over packed qkv (B·T, (H + 2·Hkv)·D) → (B·T, H·D). With segStart
+ * (B·T) token t of a row attends only to tokens segStart[i] .. t of that row, so
+ * sequences packed into one row do not see each other.
+ */
+export function causalAttention(qkv: Tensor, B: number, T: number, H: number, Hkv: number, D: number,
+  segStart: Int32Array | null = null): Tensor {
   const op = 'causalAttention';
   for (const [name, v] of [['B', B], ['T', T], ['H', H], ['Hkv', Hkv], ['D', D]] as const) checkPositiveInt(op, name, v);
   if (H % Hkv !== 0) throw new ShapeError(op, `n_head (${H}) must be a multiple of n_kv_head (${Hkv})`);
@@ -331,16 +374,18 @@ export function causalAttention(qkv: Tensor, B: number, T: number, H: number, Hk
   if (qkv.size !== B * T * width) {
     throw new ShapeError(op, `qkv ${shapeString(qkv.shape)} is not (B·T=${B * T}, (H+2·Hkv)·D=${width})`);
   }
+  if (segStart !== null && segStart.length !== B * T) throw new ShapeError(op, `${segStart.length} segment starts for B·T=${B * T} tokens`);
+  checkSegStart(op, segStart, B, T);
   const g = graph();
   const K = kernels();
   const out = g.tensor([B * T, H * D], needsGrad(qkv));
   const lse = g.activations.alloc(B * H * T);
   const scl = 1 / Math.sqrt(D);
-  K.attentionForward(qkv.data, out.data, lse, B, T, H, Hkv, D, scl);
+  K.attentionForward(qkv.data, out.data, lse, B, T, H, Hkv, D, scl, segStart);
   if (out.requiresGrad) {
     g.push(() => {
       if (out.grad === null) return;
-      K.attentionBackward(qkv.data, out.data, out.grad, lse, g.gradOf(qkv), B, T, H, Hkv, D, scl);
+      K.attentionBackward(qkv.data, out.data, out.grad, lse, g.gradOf(qkv), B, T, H, Hkv, D, scl, segStart);
     });
   }
   return out;
@@ -378,6 +423,43 @@ export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
   return out;
 }
 
+/** Sizes of a fused LM head over x (N, C) and W (V, C), with targets checked. */
+interface HeadShape {
+  V: number;
+  C: number;
+  n: number;
+  /** Rows whose target is ≥ 0. */
+  count: number;
+  /** Rows per chunk: about 1M logits (4 MB) at a time, at least 64 rows. */
+  chunk: number;
+}
+
+function lmHeadShape(op: string, x: Tensor, w: Tensor, targets: Int32Array, chunkRows: number): HeadShape {
+  if (w.shape.length !== 2) throw new ShapeError(op, `weight must be 2-D (vocab, dim), got ${shapeString(w.shape)}`);
+  const [V, C] = w.shape;
+  if (lastDim(x) !== C) throw new ShapeError(op, `input ${shapeString(x.shape)} does not match weight ${shapeString(w.shape)}`);
+  const n = rows(x);
+  const count = checkTargets(op, targets, n, V);
+  return { V, C, n, count, chunk: chunkRows > 0 ? chunkRows : Math.max(64, Math.floor((1 << 20) / V)) };
+}
+
+/** logits (r, V) = x[r0 .. r0+r) · Wᵀ: one chunk of the LM head. */
+function headLogits(K: Kernels, s: HeadShape, x: Float32Array, w: Float32Array, r0: number, r: number,
+  logits: Float32Array): void {
+  K.matmul(x.subarray(r0 * s.C, (r0 + r) * s.C), w, logits, 1, r, s.V, s.C, false, true, false); // (r, C)·(V, C)ᵀ
+}
+
+/**
+ * Backward of one chunk from its logit gradients dl (r, V): dx[r0 ..] (+)= dl·W and
+ * dW (+)= dlᵀ·x[r0 ..]; null skips a side.
+ */
+function headBackward(K: Kernels, s: HeadShape, dl: Float32Array, x: Float32Array, w: Float32Array, r0: number,
+  r: number, dx: Float32Array | null, accumulateDx: boolean, dw: Float32Array | null, accumulateDw: boolean): void {
+  const { V, C } = s;
+  if (dx !== null) K.matmul(dl, w, dx.subarray(r0 * C, (r0 + r) * C), 1, r, C, V, false, false, accumulateDx);
+  if (dw !== null) K.matmul(dl, x.subarray(r0 * C, (r0 + r) * C), dw, 1, V, C, r, true, false, accumulateDw);
+}
+
 /**
  * The language-model head fused with cross-entropy: mean over rows with target ≥ 0 of
  * -log softmax(x·Wᵀ)[target], for x (N, C) and W (V, C). Rows are processed in chunks
@@ -385,13 +467,8 @@ export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
  * during the forward pass and applied (times the upstream gradient) in backward.
  */
 export function lmHeadCrossEntropy(x: Tensor, w: Tensor, targets: Int32Array, chunkRows = 0): Tensor {
-  const op = 'lmHeadCrossEntropy';
-  if (w.shape.length !== 2) throw new ShapeError(op, `weight must be 2-D (vocab, dim), got ${shapeString(w.shape)}`);
-  const [V, C] = w.shape;
-  if (lastDim(x) !== C) throw new ShapeError(op, `input ${shapeString(x.shape)} does not match weight ${shapeString(w.shape)}`);
-  const n = rows(x);
-  const count = checkTargets(op, targets, n, V);
-  const chunk = chunkRows > 0 ? chunkRows : Math.max(64, Math.floor((1 << 20) / V));
+  const s = lmHeadShape('lmHeadCrossEntropy', x, w, targets, chunkRows);
+  const { V, C, n, count, chunk } = s;
   const g = graph();
   const K = kernels();
   const out = g.tensor([], needsGrad(x, w));
@@ -403,20 +480,60 @@ export function lmHeadCrossEntropy(x: Tensor, w: Tensor, targets: Int32Array, ch
   const gradScale = count > 0 ? 1 / count : 0;
   for (let r0 = 0; r0 < n; r0 += chunk) {
     const r = Math.min(chunk, n - r0);
-    const xc = x.data.subarray(r0 * C, (r0 + r) * C);
     const lc = logits.subarray(0, r * V);
-    K.matmul(xc, w.data, lc, 1, r, V, C, false, true, false); // (r, C)·(V, C)ᵀ
+    headLogits(K, s, x.data, w.data, r0, r, lc);
     K.crossEntropyForwardBackward(lc, targets.subarray(r0, r0 + r), losses.subarray(r0, r0 + r), grad ? lc : null, r, V, gradScale);
-    if (dx !== null) K.matmul(lc, w.data, dx.subarray(r0 * C, (r0 + r) * C), 1, r, C, V, false, false, false);
-    if (dw !== null) K.matmul(lc, xc, dw, 1, V, C, r, true, false, r0 > 0);
+    headBackward(K, s, lc, x.data, w.data, r0, r, dx, false, dw, r0 > 0);
   }
   out.data[0] = count > 0 ? K.sum(losses, n) / count : 0;
   if (grad) {
     g.push(() => {
       if (out.grad === null) return;
-      const s = out.grad[0];
-      if (dx !== null) K.axpy(g.gradOf(x), dx, s, n * C);
-      if (dw !== null) K.axpy(g.gradOf(w), dw, s, V * C);
+      const scl = out.grad[0];
+      if (dx !== null) K.axpy(g.gradOf(x), dx, scl, n * C);
+      if (dw !== null) K.axpy(g.gradOf(w), dw, scl, V * C);
+    });
+  }
+  return out;
+}
+
+/**
+ * The language-model head fused with per-token log-probabilities (logSoftmaxGather):
+ * out[i] = log softmax(x[i]·Wᵀ)[targets[i]] for x (N, C) and W (V, C); 0 where
+ * targets[i] < 0. Chunked like lmHeadCrossEntropy, so the (N, V) logits never exist at
+ * once. The upstream gradient is per token (DPO, reward scores), so it is not known
+ * during the forward: backward recomputes each chunk's logits, then
+ * dlogits = dout[i]·(onehot - softmax) and the same two products as the loss.
+ */
+export function lmHeadLogProbs(x: Tensor, w: Tensor, targets: Int32Array, chunkRows = 0): Tensor {
+  const s = lmHeadShape('lmHeadLogProbs', x, w, targets, chunkRows);
+  const { V, n, chunk } = s;
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([n], needsGrad(x, w));
+  const logits = g.activations.alloc(Math.min(chunk, n) * V);
+  for (let r0 = 0; r0 < n; r0 += chunk) {
+    const r = Math.min(chunk, n - r0);
+    const lc = logits.subarray(0, r * V);
+    headLogits(K, s, x.data, w.data, r0, r, lc);
+    K.logprobForward(lc, targets.subarray(r0, r0 + r), out.data.subarray(r0, r0 + r), r, V);
+  }
+  if (out.requiresGrad) {
+    g.push(() => {
+      const dy = out.grad;
+      if (dy === null) return;
+      const dlogits = g.gradients.alloc(Math.min(chunk, n) * V);
+      const dx = x.requiresGrad ? g.gradOf(x) : null;
+      const dw = w.requiresGrad ? g.gradOf(w) : null;
+      for (let r0 = 0; r0 < n; r0 += chunk) {
+        const r = Math.min(chunk, n - r0);
+        const lc = logits.subarray(0, r * V);
+        const dl = dlogits.subarray(0, r * V);
+        headLogits(K, s, x.data, w.data, r0, r, lc);
+        dl.fill(0);
+        K.logprobBackward(lc, targets.subarray(r0, r0 + r), dy.subarray(r0, r0 + r), dl, r, V);
+        headBackward(K, s, dl, x.data, w.data, r0, r, dx, true, dw, true);
+      }
     });
   }
   return out;

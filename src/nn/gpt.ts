@@ -16,6 +16,17 @@ import { Embedding, LayerNorm, Linear, RMSNorm, type Norm } from './modules.js';
 import { type GPTConfig, headDim, parseConfig } from './config.js';
 import { ropeTables } from '../tensor/ref/rope.js';
 
+/**
+ * Several sequences packed into each row of T tokens (SFT): `positions` (B·T) are the
+ * position ids, restarting at 0 for each sequence, and `segStart` (B·T) is the index
+ * in its row of the first token of each token's sequence, so attention never crosses a
+ * sequence boundary. `packedLayout` (src/nn/packing.ts) builds both from lengths.
+ */
+export interface PackedRows {
+  positions?: Int32Array;
+  segStart?: Int32Array;
+}
+
 function makeNorm(store: ParameterStore, name: string, c: GPTConfig): Norm {
   return c.family === 'gpt2' ? new LayerNorm(store, name, c.nEmbd, c.bias, c.normEps) : new RMSNorm(store, name, c.nEmbd, c.normEps);
 }
@@ -67,11 +78,11 @@ export class Attention {
       : new Linear(store, `${prefix}.self_attn.o_proj`, c.nHead * headDim(c), c.nEmbd, false, residualStd);
   }
 
-  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null): Tensor {
+  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null, packed: PackedRows = {}): Tensor {
     const c = this.c;
     let qkv = ops.linear(x, this.qkv.weight, this.qkv.bias); // (B·T, (H + 2·Hkv)·D)
-    if (rope !== null) qkv = ops.rope(qkv, rope, B, T, c.nHead + c.nKvHead);
-    const y = ops.causalAttention(qkv, B, T, c.nHead, c.nKvHead, headDim(c)); // (B·T, H·D)
+    if (rope !== null) qkv = ops.rope(qkv, rope, B, T, c.nHead + c.nKvHead, 0, packed.positions ?? null);
+    const y = ops.causalAttention(qkv, B, T, c.nHead, c.nKvHead, headDim(c), packed.segStart ?? null); // (B·T, H·D)
     return this.proj.forward(y);
   }
 }
@@ -116,8 +127,8 @@ export class Block {
     this.mlp = new MLP(store, prefix, c);
   }
 
-  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null): Tensor {
-    x = ops.add(x, this.attn.forward(this.norm1.forward(x), B, T, rope));
+  forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null, packed: PackedRows = {}): Tensor {
+    x = ops.add(x, this.attn.forward(this.norm1.forward(x), B, T, rope, packed));
     return ops.add(x, this.mlp.forward(this.norm2.forward(x)));
   }
 }
@@ -168,25 +179,45 @@ export class GPT {
     return this;
   }
 
-  /** Final hidden states (B·T, C) for token ids (B·T), after the last norm. */
-  hidden(ids: Int32Array, B: number, T: number): Tensor {
+  /**
+   * Final hidden states (B·T, C) for token ids (B·T), after the last norm. `packed`
+   * runs rows that hold several sequences (see PackedRows); without it each row is one
+   * sequence at positions 0 .. T-1.
+   */
+  hidden(ids: Int32Array, B: number, T: number, packed: PackedRows = {}): Tensor {
     const c = this.config;
     if (ids.length !== B * T) throw new RangeError(`GPT: ${ids.length} token ids for batch ${B} × sequence ${T}`);
     if (T > c.contextLength) throw new RangeError(`GPT: sequence of ${T} tokens exceeds the context length ${c.contextLength}`);
+    const positions = packed.positions ?? null;
+    if (positions !== null && positions.length !== B * T) {
+      throw new RangeError(`GPT: ${positions.length} position ids for batch ${B} × sequence ${T}`);
+    }
+    if (packed.segStart !== undefined && packed.segStart.length !== B * T) {
+      throw new RangeError(`GPT: ${packed.segStart.length} segment starts for batch ${B} × sequence ${T}`);
+    }
     let x = this.tokenEmbedding.forward(ids); // (B·T, C)
-    if (this.positionEmbedding !== null) x = ops.addPositions(x, this.positionEmbedding.weight, B, T);
-    for (const block of this.blocks) x = block.forward(x, B, T, this.rope);
+    if (this.positionEmbedding !== null) x = ops.addPositions(x, this.positionEmbedding.weight, B, T, positions);
+    for (const block of this.blocks) x = block.forward(x, B, T, this.rope, packed);
     return this.finalNorm.forward(x);
   }
 
   /** Mean next-token cross-entropy; targets < 0 are ignored. */
-  loss(ids: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
-    return ops.lmHeadCrossEntropy(this.hidden(ids, B, T), this.lmHead, targets);
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number, packed: PackedRows = {}): Tensor {
+    return ops.lmHeadCrossEntropy(this.hidden(ids, B, T, packed), this.lmHead, targets);
   }
 
   /** Logits (B·T, vocab). */
-  logits(ids: Int32Array, B: number, T: number): Tensor {
-    return ops.linear(this.hidden(ids, B, T), this.lmHead);
+  logits(ids: Int32Array, B: number, T: number, packed: PackedRows = {}): Tensor {
+    return ops.linear(this.hidden(ids, B, T, packed), this.lmHead);
+  }
+
+  /**
+   * Log-probability of each target token, (B·T), on the tape: log softmax(logits[i])[targets[i]],
+   * 0 where targets[i] < 0. Chunked over rows, so the (B·T, vocab) logits never exist at once.
+   * Sum a sequence's entries for its log-likelihood (DPO, reward scoring, best-of-N).
+   */
+  tokenLogProbs(ids: Int32Array, targets: Int32Array, B: number, T: number, packed: PackedRows = {}): Tensor {
+    return ops.lmHeadLogProbs(this.hidden(ids, B, T, packed), this.lmHead, targets);
   }
 
   /** Parameters excluding position embeddings (the N of the 6·N FLOPs-per-token estimate). */

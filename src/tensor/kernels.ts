@@ -57,26 +57,31 @@ export interface Kernels {
    * Rotary embedding, Hugging Face "rotate_half" layout (pairs i and i + headDim/2),
    * applied to the first `rotHeads` heads of each row of x (rows = batch·seq, each row
    * `rowWidth` wide, heads of `headDim` contiguous); the rest of the row is copied.
-   * Token t of a sequence sits at position posOffset + (row % seq). cos/sin are
+   * Row r sits at position posOffset + (row % seq), or posOffset + positions[r] when
+   * position ids are given (packed sequences restart at 0 inside a row). cos/sin are
    * (maxPos × headDim/2) tables.
    */
   ropeForward(x: F32, out: F32, cos: F32, sin: F32, rows: number, seq: number, rowWidth: number,
-    rotHeads: number, headDim: number, posOffset: number): void;
+    rotHeads: number, headDim: number, posOffset: number, positions?: I32 | null): void;
   /** dx += R(-θ) · dout on the rotated heads, dx += dout on the rest. */
   ropeBackward(dout: F32, dx: F32, cos: F32, sin: F32, rows: number, seq: number, rowWidth: number,
-    rotHeads: number, headDim: number, posOffset: number): void;
+    rotHeads: number, headDim: number, posOffset: number, positions?: I32 | null): void;
 
   /**
    * Causal self-attention, flash-style (online softmax; no T×T matrix is kept).
    * qkv is (B, T, (H + 2·Hkv)·D) packed as [q heads | k heads | v heads]; query head h
    * reads kv head floor(h / (H / Hkv)) (grouped-query attention).
    * out is (B, T, H·D); lse is (B, H, T): log-sum-exp of each score row, for backward.
+   * Packed sequences: with segStart (B·T, 0 ≤ segStart[b·T + t] ≤ t) query t of row b
+   * sees keys segStart[b·T + t] .. t only; without it (null/omitted), keys 0 .. t. Key
+   * tiles no query of a tile can see are skipped, so a packed row costs at most what
+   * the unpacked row does.
    */
   attentionForward(qkv: F32, out: F32, lse: F32, B: number, T: number, H: number, Hkv: number, D: number,
-    scale: number): void;
-  /** dqkv += gradient of the attention wrt the packed qkv. */
+    scale: number, segStart?: I32 | null): void;
+  /** dqkv += gradient of the attention wrt the packed qkv (same segStart as the forward). */
   attentionBackward(qkv: F32, out: F32, dout: F32, lse: F32, dqkv: F32, B: number, T: number, H: number,
-    Hkv: number, D: number, scale: number): void;
+    Hkv: number, D: number, scale: number, segStart?: I32 | null): void;
 
   /**
    * Attention of new queries against a KV cache (inference; no backward).

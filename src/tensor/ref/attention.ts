@@ -9,12 +9,30 @@
  *   cache (B, Hkv, capacity, D) for the cached (inference) variant.
  * Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
  * Scores s_tj = scale · q_t · k_j for j ≤ t (causal); out_t = Σ_j softmax(s_t)_j · v_j.
+ * Packed rows: with segStart (B·T), query t of row b sees only keys segStart[b·T + t] .. t,
+ * so several sequences packed into one row never attend to each other.
  */
-import type { FloatArray } from '../kernels.js';
+import type { FloatArray, I32 } from '../kernels.js';
 
 function checkHeads(op: string, H: number, Hkv: number, D: number): void {
   if (!(H >= 1 && Hkv >= 1 && D >= 1)) throw new RangeError(`${op}: H, Hkv and D must be >= 1`);
   if (H % Hkv !== 0) throw new RangeError(`${op}: H (${H}) must be divisible by Hkv (${Hkv})`);
+}
+
+/**
+ * Throws unless segStart (when given) has B·T entries with 0 ≤ segStart[b·T + t] ≤ t: a
+ * query must see at least itself, and never a key of another row.
+ */
+export function checkSegStart(op: string, segStart: I32 | null | undefined, B: number, T: number): void {
+  if (segStart === null || segStart === undefined) return;
+  if (segStart.length < B * T) throw new RangeError(`${op}: segStart has ${segStart.length} elements, needs ${B * T}`);
+  for (let i = 0; i < B * T; i++) {
+    const t = i % T;
+    const s = segStart[i];
+    if (!(s >= 0 && s <= t)) {
+      throw new RangeError(`${op}: segStart[${i}] = ${s} must be in [0, ${t}] (position ${t} of its row)`);
+    }
+  }
 }
 
 /** Offsets of head (b, t, ·) inside the packed qkv buffer. */
@@ -26,16 +44,16 @@ function qkvOffsets(b: number, t: number, h: number, T: number, H: number, Hkv: 
 }
 
 /**
- * Softmax attention of one query against keys/values 0..n-1; writes D outputs at
+ * Softmax attention of one query against keys/values j0..n-1; writes D outputs at
  * out[outOff..] and returns the log-sum-exp of the scores.
  * keyOff(j) / valOff(j) give the offset of key / value j in kv.
  */
 function attendOne(q: FloatArray, qOff: number, kv: FloatArray, keyOff: (j: number) => number,
-  vals: FloatArray, valOff: (j: number) => number, n: number, D: number, scale: number,
+  vals: FloatArray, valOff: (j: number) => number, j0: number, n: number, D: number, scale: number,
   out: FloatArray, outOff: number): number {
   const s = new Float64Array(n);
   let max = -Infinity;
-  for (let j = 0; j < n; j++) {
+  for (let j = j0; j < n; j++) {
     const ko = keyOff(j);
     let dot = 0;
     for (let d = 0; d < D; d++) dot += q[qOff + d] * kv[ko + d];
@@ -43,12 +61,12 @@ function attendOne(q: FloatArray, qOff: number, kv: FloatArray, keyOff: (j: numb
     if (s[j] > max) max = s[j];
   }
   let sum = 0;
-  for (let j = 0; j < n; j++) {
+  for (let j = j0; j < n; j++) {
     s[j] = Math.exp(s[j] - max);
     sum += s[j];
   }
   const acc = new Float64Array(D);
-  for (let j = 0; j < n; j++) {
+  for (let j = j0; j < n; j++) {
     const p = s[j] / sum;
     const vo = valOff(j);
     for (let d = 0; d < D; d++) acc[d] += p * vals[vo + d];
@@ -57,10 +75,14 @@ function attendOne(q: FloatArray, qOff: number, kv: FloatArray, keyOff: (j: numb
   return max + Math.log(sum);
 }
 
-/** out (B, T, H·D) and lse (B, H, T) from packed qkv (B, T, (H + 2·Hkv)·D); overwrites both. */
+/**
+ * out (B, T, H·D) and lse (B, H, T) from packed qkv (B, T, (H + 2·Hkv)·D); overwrites both.
+ * segStart (B·T), when given, starts each query's window (packed sequences).
+ */
 export function attentionForward(qkv: FloatArray, out: FloatArray, lse: FloatArray, B: number, T: number,
-  H: number, Hkv: number, D: number, scale: number): void {
+  H: number, Hkv: number, D: number, scale: number, segStart: I32 | null = null): void {
   checkHeads('attentionForward', H, Hkv, D);
+  checkSegStart('attentionForward', segStart, B, T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const k = (j: number) => qkvOffsets(b, j, h, T, H, Hkv, D).k;
@@ -68,8 +90,9 @@ export function attentionForward(qkv: FloatArray, out: FloatArray, lse: FloatArr
       for (let t = 0; t < T; t++) {
         const qOff = qkvOffsets(b, t, h, T, H, Hkv, D).q;
         const outOff = (b * T + t) * H * D + h * D;
-        // Query t sees keys 0..t.
-        lse[(b * H + h) * T + t] = attendOne(qkv, qOff, qkv, k, qkv, v, t + 1, D, scale, out, outOff);
+        // Query t sees keys segStart..t (0..t unpacked).
+        const j0 = segStart === null ? 0 : segStart[b * T + t];
+        lse[(b * H + h) * T + t] = attendOne(qkv, qOff, qkv, k, qkv, v, j0, t + 1, D, scale, out, outOff);
       }
     }
   }
@@ -83,8 +106,10 @@ export function attentionForward(qkv: FloatArray, out: FloatArray, lse: FloatArr
  *   dq_t += scale Σ_j ds_tj k_j,   dk_j += scale Σ_t ds_tj q_t
  */
 export function attentionBackward(qkv: FloatArray, out: FloatArray, dout: FloatArray, lse: FloatArray,
-  dqkv: FloatArray, B: number, T: number, H: number, Hkv: number, D: number, scale: number): void {
+  dqkv: FloatArray, B: number, T: number, H: number, Hkv: number, D: number, scale: number,
+  segStart: I32 | null = null): void {
   checkHeads('attentionBackward', H, Hkv, D);
+  checkSegStart('attentionBackward', segStart, B, T);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) {
@@ -93,7 +118,7 @@ export function attentionBackward(qkv: FloatArray, out: FloatArray, dout: FloatA
         const lseT = lse[(b * H + h) * T + t];
         let delta = 0;
         for (let d = 0; d < D; d++) delta += dout[ot + d] * out[ot + d];
-        for (let j = 0; j <= t; j++) {
+        for (let j = segStart === null ? 0 : segStart[b * T + t]; j <= t; j++) {
           const { k: kj, v: vj } = qkvOffsets(b, j, h, T, H, Hkv, D);
           let dot = 0;
           let dp = 0;
@@ -132,7 +157,7 @@ export function attentionCached(q: FloatArray, kCache: FloatArray, vCache: Float
       const entry = (j: number) => base + j * D;
       for (let i = 0; i < Tq; i++) {
         const off = (b * Tq + i) * H * D + h * D;
-        attendOne(q, off, kCache, entry, vCache, entry, pos0 + i + 1, D, scale, out, off);
+        attendOne(q, off, kCache, entry, vCache, entry, 0, pos0 + i + 1, D, scale, out, off);
       }
     }
   }

@@ -6,8 +6,9 @@
  *   out[i + half] = x[i + half]·cos + x[i]·sin
  * The first `rotHeads` heads of each row are rotated, the rest of the row is copied,
  * so one call can rotate the q and k heads of a packed qkv row and pass v through.
+ * Row r sits at position posOffset + r % seq, or posOffset + positions[r] with position ids.
  */
-import type { FloatArray } from '../kernels.js';
+import type { FloatArray, I32 } from '../kernels.js';
 
 /**
  * cos/sin tables (maxPos × headDim/2) for rope, computed as Hugging Face Llama does:
@@ -45,7 +46,7 @@ export function ropeTables(maxPos: number, headDim: number, theta: number): { co
 
 /** Throws unless the rope arguments describe rows and tables that fit together. */
 function checkRope(op: string, cos: FloatArray, sin: FloatArray, rows: number, seq: number, rowWidth: number,
-  rotHeads: number, headDim: number, posOffset: number): void {
+  rotHeads: number, headDim: number, posOffset: number, positions: I32 | null): void {
   if (rotHeads > 0 && (headDim <= 0 || headDim % 2 !== 0)) {
     throw new RangeError(`${op}: headDim must be a positive even number, got ${headDim}`);
   }
@@ -53,8 +54,18 @@ function checkRope(op: string, cos: FloatArray, sin: FloatArray, rows: number, s
     throw new RangeError(`${op}: ${rotHeads} heads of ${headDim} do not fit in a row of ${rowWidth}`);
   }
   if (rows > 0 && seq < 1) throw new RangeError(`${op}: seq must be >= 1, got ${seq}`);
+  let maxId = Math.min(seq, rows) - 1;
+  if (positions !== null) {
+    if (positions.length < rows) throw new RangeError(`${op}: positions has ${positions.length} elements, needs ${rows}`);
+    maxId = -1;
+    for (let r = 0; r < rows; r++) {
+      const p = positions[r];
+      if (p < 0) throw new RangeError(`${op}: position id ${p} at row ${r} is negative`);
+      if (p > maxId) maxId = p;
+    }
+  }
   if (rows > 0 && rotHeads > 0) {
-    const lastPos = posOffset + Math.min(seq, rows) - 1;
+    const lastPos = posOffset + maxId;
     const need = (lastPos + 1) * (headDim / 2);
     if (cos.length < need || sin.length < need) {
       throw new RangeError(`${op}: position ${lastPos} needs cos/sin tables of ${need} elements, ` +
@@ -65,11 +76,12 @@ function checkRope(op: string, cos: FloatArray, sin: FloatArray, rows: number, s
 
 /** out = R(θ)·x on the rotated heads, out = x on the rest of each row. out may be x. */
 export function ropeForward(x: FloatArray, out: FloatArray, cos: FloatArray, sin: FloatArray, rows: number,
-  seq: number, rowWidth: number, rotHeads: number, headDim: number, posOffset: number): void {
-  checkRope('ropeForward', cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset);
+  seq: number, rowWidth: number, rotHeads: number, headDim: number, posOffset: number,
+  positions: I32 | null = null): void {
+  checkRope('ropeForward', cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset, positions);
   const half = headDim / 2;
   for (let r = 0; r < rows; r++) {
-    const t = (posOffset + (r % seq)) * half;
+    const t = (posOffset + (positions === null ? r % seq : positions[r])) * half;
     const row = r * rowWidth;
     for (let h = 0; h < rotHeads; h++) {
       const o = row + h * headDim;
@@ -88,11 +100,12 @@ export function ropeForward(x: FloatArray, out: FloatArray, cos: FloatArray, sin
 
 /** dx += R(-θ)·dout on the rotated heads (the transpose of the rotation), dx += dout on the rest. */
 export function ropeBackward(dout: FloatArray, dx: FloatArray, cos: FloatArray, sin: FloatArray, rows: number,
-  seq: number, rowWidth: number, rotHeads: number, headDim: number, posOffset: number): void {
-  checkRope('ropeBackward', cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset);
+  seq: number, rowWidth: number, rotHeads: number, headDim: number, posOffset: number,
+  positions: I32 | null = null): void {
+  checkRope('ropeBackward', cos, sin, rows, seq, rowWidth, rotHeads, headDim, posOffset, positions);
   const half = headDim / 2;
   for (let r = 0; r < rows; r++) {
-    const t = (posOffset + (r % seq)) * half;
+    const t = (posOffset + (positions === null ? r % seq : positions[r])) * half;
     const row = r * rowWidth;
     for (let h = 0; h < rotHeads; h++) {
       const o = row + h * headDim;
