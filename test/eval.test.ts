@@ -12,7 +12,7 @@ import { renderChat, chatTokens } from '../src/model/chat.js';
 import { emptyRows, fillRows } from '../src/model/chat-rows.js';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { prepare } from '../src/data/index.js';
 import { trainTokenizer, type Tokenizer } from '../src/tokenizer/index.js';
 import type { ChatExample } from '../src/data/chat-jsonl.js';

@@ -165,7 +165,7 @@ describe('llmforge generate', () => {
 describe('llmforge generate --chat', () => {
   /** A copy of the test model that always closes its turn: the final norm reads one channel that every embedding holds large, and <|end|>'s most. */
   async function enderModel(): Promise<string> {
-    const { loadModel } = await import('../src/train/checkpoint.js');
+    const { loadModel } = await import('../src/model/checkpoint.js');
     const { model } = loadModel(run);
     const C = model.config.nEmbd;
     const end = tok.specialTokens.get('<|end|>') as number;

@@ -9,6 +9,7 @@ import { registerData } from './data.js';
 import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerEval } from './eval.js';
+import { registerSft } from './sft.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerChat(program);
+  registerSft(program);
   registerEval(program);
   registerBench(program);
   registerQuickstart(program);

@@ -44,54 +44,69 @@ export function pairCount(c: RenderedChat, T: number): number {
 }
 
 /**
- * Fills `out` from conversations `order[next], order[next + 1], …` and returns the index of
- * the first conversation not placed. Padding positions have input `pad`, target -1, and a
- * segment of their own (so they are also invisible to everything).
+ * Lays conversations `idx` one after another into row `b` of `out` (they must fit: the
+ * sum of their pair counts ≤ T); the rest of the row is padding, with input `pad`, target
+ * -1 and a segment of its own (so it is invisible to everything). Adds to tokens/trained.
+ */
+export function layRow(convs: readonly RenderedChat[], idx: ArrayLike<number>, out: ChatRows, b: number, pad: number): void {
+  const { T, inputs, targets, positions, segStart } = out;
+  const row = b * T;
+  let t = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const c = convs[idx[k]];
+    const n = pairCount(c, T);
+    if (t + n > T) throw new RangeError(`layRow: conversations of ${t + n} positions do not fit a row of ${T}`);
+    for (let i = 0; i < n; i++) {
+      const p = row + t + i;
+      inputs[p] = c.ids[i];
+      targets[p] = c.mask[i + 1] === 1 ? c.ids[i + 1] : -1;
+      positions[p] = i;
+      segStart[p] = t;
+      if (targets[p] >= 0) out.trained++;
+    }
+    out.tokens += n;
+    t += n;
+  }
+  for (let p = row + t; p < row + T; p++) {
+    inputs[p] = pad;
+    targets[p] = -1;
+    positions[p] = p - row - t;
+    segStart[p] = t;
+  }
+}
+
+/**
+ * Fills `out` from conversations `order[next], order[next + 1], …` in order (packed: as
+ * many as fit per row; padded: one per row) and returns the index of the first one not
+ * placed. Conversations longer than T are cut; empty ones are skipped.
  */
 export function fillRows(convs: readonly RenderedChat[], order: ArrayLike<number>, next: number, out: ChatRows, layout: RowLayout, pad: number): number {
-  const { B, T, inputs, targets, positions, segStart } = out;
   out.tokens = 0;
   out.trained = 0;
-  for (let b = 0; b < B; b++) {
+  for (let b = 0; b < out.B; b++) {
+    const idx: number[] = [];
     let t = 0;
-    const row = b * T;
     while (next < order.length) {
-      const c = convs[order[next]];
-      const n = pairCount(c, T);
-      if (n === 0) {
-        next++;
-        continue;
+      const n = pairCount(convs[order[next]], out.T);
+      if (n > 0) {
+        if (idx.length > 0 && (layout === 'padded' || t + n > out.T)) break;
+        idx.push(order[next]);
+        t += n;
       }
-      if (t > 0 && (layout === 'padded' || t + n > T)) break;
-      for (let i = 0; i < n; i++) {
-        const p = row + t + i;
-        inputs[p] = c.ids[i];
-        targets[p] = c.mask[i + 1] === 1 ? c.ids[i + 1] : -1;
-        positions[p] = i;
-        segStart[p] = t;
-        if (targets[p] >= 0) out.trained++;
-      }
-      out.tokens += n;
-      t += n;
       next++;
-      if (layout === 'padded') break;
+      if (layout === 'padded' && idx.length > 0) break;
     }
-    for (let p = row + t; p < row + T; p++) {
-      inputs[p] = pad;
-      targets[p] = -1;
-      positions[p] = p - row - t;
-      segStart[p] = t;
-    }
+    layRow(convs, idx, out, b, pad);
   }
   return next;
 }
 
 /**
- * Mean cross-entropy over the rows' trained positions. Packed rows need the model's
- * per-position segments (GPT.loss with positions and segStart); padded rows are ordinary
- * causal rows (a conversation starts at position 0, padding only follows it).
+ * Mean cross-entropy over the rows' trained positions. Packed rows pass their position
+ * ids and segment starts (GPT.loss's PackedRows); padded rows are ordinary causal rows (a
+ * conversation starts at position 0, padding only follows it).
  */
 export function rowsLoss(model: GPT, rows: ChatRows, layout: RowLayout): Tensor {
-  if (layout === 'packed') throw new Error('packed SFT rows need per-position segments in attention, which this build lacks; use padded rows');
-  return model.loss(rows.inputs, rows.targets, rows.B, rows.T);
+  const packed = layout === 'packed' ? { positions: rows.positions, segStart: rows.segStart } : {};
+  return model.loss(rows.inputs, rows.targets, rows.B, rows.T, packed);
 }
