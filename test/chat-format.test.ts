@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,28 @@ describe('CHAT_TEMPLATE (Hugging Face Jinja)', () => {
       expect(hf.text).toBe(tok.decode(ours.ids));
       expect(hf.ids, `trial ${trial}: ${JSON.stringify(messages)}`).toEqual(ours.ids);
     }
+  });
+
+  // transformers renders chat templates with Python's jinja2 (sandboxed, trim_blocks, lstrip_blocks);
+  // when python3 has jinja2, render there too and compare the strings.
+  const py = spawnSync('python3', ['-c', 'import jinja2'], { encoding: 'utf8' });
+  it.skipIf(py.status !== 0)('renders the same text under Python jinja2 with transformers\' settings', () => {
+    const r = rng(11);
+    const cases = Array.from({ length: 100 }, () => ({ messages: randomConversation(r), gen: r() < 0.5 }));
+    const script = [
+      'import json, sys',
+      'from jinja2.sandbox import ImmutableSandboxedEnvironment',
+      'def raise_exception(m): raise Exception(m)',
+      'env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)',
+      'env.globals["raise_exception"] = raise_exception',
+      'data = json.load(sys.stdin)',
+      't = env.from_string(data["template"])',
+      'print(json.dumps([t.render(messages=c["messages"], add_generation_prompt=c["gen"], bos_token="<|bos|>", eos_token="<|end|>") for c in data["cases"]]))',
+    ].join('\n');
+    const out = spawnSync('python3', ['-c', script], { input: JSON.stringify({ template: CHAT_TEMPLATE, cases }), encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const rendered = JSON.parse(out.stdout) as string[];
+    cases.forEach((c, i) => expect(rendered[i]).toBe(tok.decode(renderChat(tok, c.messages, { addGenerationPrompt: c.gen }).ids)));
   });
 
   it('raises on a role outside the format', () => {

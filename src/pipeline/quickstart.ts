@@ -14,8 +14,19 @@ import { train } from '../train/trainer.js';
 import { loadModel } from '../model/checkpoint.js';
 import { sampleTexts } from '../infer/index.js';
 
-/** The embedded corpus: KJV Genesis–Judges (public domain), see examples/data/README.md. */
-export const EMBEDDED_CORPUS = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'data', 'kjv-genesis-to-judges.txt');
+const EXAMPLES_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'data');
+/** KJV Genesis–Judges (public domain), see examples/data/README.md. */
+export const EMBEDDED_CORPUS = join(EXAMPLES_DATA, 'kjv-genesis-to-judges.txt');
+/**
+ * The embedded pretraining corpus: the KJV slice plus modern English for a chat model (a Brown
+ * corpus sample, WordNet definitions as sentences, and the facts the chat eval asks about).
+ */
+export const EMBEDDED_CORPORA: readonly string[] = [
+  EMBEDDED_CORPUS,
+  join(EXAMPLES_DATA, 'brown-sample.txt.gz'),
+  join(EXAMPLES_DATA, 'wordnet-glosses.txt.gz'),
+  join(EXAMPLES_DATA, 'reference-facts.txt.gz'),
+];
 
 export interface QuickstartOptions {
   out: string;
@@ -38,13 +49,13 @@ export async function quickstart(o: QuickstartOptions): Promise<void> {
   mkdirSync(o.out, { recursive: true });
   const t0 = performance.now();
   const tokenizerPath = join(o.out, 'tokenizer.json');
-  log(`[1/4] tokenizer: byte-level BPE, ${QUICKSTART_VOCAB} tokens, trained on ${EMBEDDED_CORPUS}`);
-  const tokenizer = await trainTokenizer({ input: EMBEDDED_CORPUS, vocabSize: QUICKSTART_VOCAB, out: tokenizerPath });
+  log(`[1/4] tokenizer: byte-level BPE, ${QUICKSTART_VOCAB} tokens, trained on the embedded corpus in ${EXAMPLES_DATA}`);
+  const tokenizer = await trainTokenizer({ input: EMBEDDED_CORPORA, vocabSize: QUICKSTART_VOCAB, out: tokenizerPath });
 
   const dataDir = join(o.out, 'data');
   log(`[2/4] data: cleaning, dedup and token shards → ${dataDir}`);
   const prepared = await prepare({
-    inputs: [EMBEDDED_CORPUS], out: dataDir, tokenizer, tokenizerSource: { path: tokenizerPath }, dedup: 'exact', seed: o.seed,
+    inputs: [...EMBEDDED_CORPORA], out: dataDir, tokenizer, tokenizerSource: { path: tokenizerPath }, dedup: 'exact', seed: o.seed,
     overwrite: true, valFraction: 0.05, onWarning: (m) => log(`warning: ${m}`),
   });
   log(`      ${prepared.manifest.train_tokens} train / ${prepared.manifest.val_tokens} val tokens`);
