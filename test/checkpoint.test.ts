@@ -8,6 +8,8 @@ import { AdamW, ADAMW_DEFAULTS } from '../src/optim/adamw.js';
 import { loadModel, loadOptimizerState, resolveCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type NamedTensor } from '../src/tensor/safetensors.js';
 import { loadWeights } from '../src/model/weights.js';
+import { loadForGeneration } from '../src/infer/index.js';
+import { trainTokenizer } from '../src/tokenizer/index.js';
 
 const config = { ...preset('tiny'), vocabSize: 64, contextLength: 16, nEmbd: 32 };
 
@@ -142,5 +144,22 @@ describe('module layering', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe('--tokenizer against the checkpoint\'s own', () => {
+  it('refuses another vocabulary size and warns about other tokens of the same size', async () => {
+    const run = mkdtempSync(join(tmpdir(), 'llmf-tok-'));
+    const tok = async (text: string, vocab: number, name: string) => trainTokenizer({ texts: [text], vocabSize: vocab, out: join(run, name), progress: false, specialTokens: [] });
+    const own = await tok('the cat sat on the mat '.repeat(50), 262, 'own.json');
+    saveCheckpoint(run, 'step-1', { model: new GPT({ ...config, vocabSize: 300 }).init(1), tokenizerJson: own.toTokenizerJson() });
+    await tok('zebra quartz jumps '.repeat(50), 262, 'other.json');
+    await tok('the cat sat on the mat '.repeat(50), 260, 'small.json');
+    const warnings: string[] = [];
+    expect((await loadForGeneration(run, join(run, 'own.json'), (m) => warnings.push(m))).tokenizer.vocabSize).toBe(262);
+    expect(warnings).toEqual([]);
+    await loadForGeneration(run, join(run, 'other.json'), (m) => warnings.push(m));
+    expect(warnings.join()).toMatch(/other\.json is not the tokenizer the model .* was trained with/);
+    await expect(loadForGeneration(run, join(run, 'small.json'))).rejects.toThrow(/--tokenizer .*small\.json: 260 tokens, but the model in .* was trained with 262/);
   });
 });

@@ -25,17 +25,33 @@ export interface LoadedModel {
 
 /**
  * Loads the model and tokenizer of a checkpoint. `tokenizerPath` overrides the checkpoint's
- * tokenizer.json. Every failure is one error naming the file and the problem.
+ * tokenizer.json: one with another vocabulary size than the checkpoint's own tokenizer (or
+ * more ids than the model) is refused; the same size but other tokens is only a warning.
+ * Every failure is one error naming the file and the problem.
  */
-export async function loadForGeneration(modelPath: string, tokenizerPath?: string): Promise<LoadedModel> {
+export async function loadForGeneration(
+  modelPath: string,
+  tokenizerPath?: string,
+  onWarning: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`),
+): Promise<LoadedModel> {
   const { model, dir } = loadModel(modelPath);
-  const tokPath = tokenizerPath ?? join(dir, 'tokenizer.json');
+  const own = join(dir, 'tokenizer.json');
+  const tokPath = tokenizerPath ?? own;
   if (tokenizerPath === undefined && !existsSync(tokPath)) {
     throw new Error(`${dir}: the checkpoint has no tokenizer.json (pass --tokenizer PATH)`);
   }
   const tokenizer = await loadTokenizer(tokPath);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model in ${dir} only ${model.config.vocabSize}`);
+  }
+  if (tokenizerPath !== undefined && existsSync(own)) {
+    const trained = await loadTokenizer(own);
+    if (trained.vocabSize !== tokenizer.vocabSize) {
+      throw new Error(`--tokenizer ${tokenizerPath}: ${tokenizer.vocabSize} tokens, but the model in ${dir} was trained with ${trained.vocabSize} (its tokenizer.json)`);
+    }
+    if (trained.hash !== tokenizer.hash) {
+      onWarning(`--tokenizer ${tokenizerPath} is not the tokenizer the model in ${dir} was trained with (hash ${tokenizer.hash.slice(0, 12)}, the checkpoint's ${trained.hash.slice(0, 12)}): ids may mean other text`);
+    }
   }
   return { model, dir, tokenizer, documentStart: documentStartToken(tokenizer), endTokens: endTokenIds(tokenizer) };
 }

@@ -27,3 +27,12 @@ export function learningRate(s: Schedule, step: number): number {
   if (s.kind === 'linear') return s.lr + progress * (s.minLr - s.lr);
   return s.minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (s.lr - s.minLr);
 }
+
+/**
+ * Warmup that fits the run: a warmup longer than half the run (the default 100 steps in a
+ * 60-step run never even reaches the peak) becomes a tenth of it. Returns the steps to use.
+ */
+export function fitWarmup(warmupSteps: number, totalSteps: number | undefined): number {
+  if (totalSteps === undefined || warmupSteps <= totalSteps / 2) return warmupSteps;
+  return Math.max(1, Math.round(totalSteps / 10));
+}

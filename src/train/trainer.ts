@@ -8,25 +8,29 @@ import { join } from 'node:path';
 import { GPT } from '../nn/gpt.js';
 import { parseConfig, preset, type GPTConfig } from '../nn/config.js';
 import { AdamW } from '../optim/adamw.js';
-import type { Schedule } from '../optim/schedule.js';
+import { fitWarmup, type Schedule } from '../optim/schedule.js';
 import { readManifest, TokenLoader } from '../data/index.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { configHash, loadCheckpointWeights, readCheckpointConfig, resolveCheckpoint } from '../model/checkpoint.js';
 import { hfConfig } from '../model/hf-config.js';
-import type { TrainConfig } from './config.js';
-import { runLoop, type TrainerState } from './loop.js';
+import { parseTrainConfig, type TrainConfig } from './config.js';
+import { runLoop } from './loop.js';
 import { nextTokenObjective, type Evaluator } from './objective.js';
 import { TokenBatchSource, sampleEvaluator, valLossEvaluator } from './pretrain.js';
-import { openResume } from './resume.js';
+import { applyResumeFlags, configDiff, openResume, type OpenedRun } from './resume.js';
 
 export { evalLoss } from './pretrain.js';
 
 export interface TrainOptions {
   dataDir: string;
   outDir: string;
-  config: TrainConfig;
-  resume?: boolean;
+  /** Required for a new run. When resuming: the saved config is used; one given must equal it except in its limits. */
+  config?: TrainConfig;
+  /** Continue the run in outDir: true (its latest checkpoint), or a run opened with openResume. */
+  resume?: boolean | OpenedRun;
+  /** With resume: this checkpoint of the run instead of the latest (a name like step-0000400). */
+  resumeFrom?: string;
   initFrom?: string;
   /** Defaults to the data folder's tokenizer.json. */
   tokenizerPath?: string;
@@ -60,8 +64,26 @@ export function stepPlan(cfg: TrainConfig, contextLength: number): { accum: numb
   return { accum, tokensPerStep, maxSteps };
 }
 
+/** The config a resumed run continues with: the saved one (trainer_state.json), limits possibly raised. */
+export function resumedConfig(run: OpenedRun, given: TrainConfig | undefined, log: (line: string) => void): TrainConfig {
+  const source = join(run.dir, 'trainer_state.json');
+  const saved = parseTrainConfig(run.state.config, `${source}: field config`);
+  if (given === undefined) return saved;
+  const changed = configDiff(saved, given).filter((p) => p !== 'limits.maxSteps' && p !== 'limits.maxMinutes');
+  if (changed.length > 0) {
+    throw new Error(`--resume continues the run as it was saved in ${source}, but the given config differs in ${changed.join(', ')}`);
+  }
+  const flags = (['maxSteps', 'maxMinutes'] as const).flatMap((k) => given.limits[k] === undefined ? [] : [{ flag: `limits.${k}`, path: `limits.${k}`, value: given.limits[k] }]);
+  const r = applyResumeFlags(saved, flags, source);
+  r.notes.forEach(log);
+  return r.config;
+}
+
 export async function train(o: TrainOptions): Promise<TrainSummary> {
-  const cfg = o.config;
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const resume = o.resume === true || o.resumeFrom !== undefined ? openResume(o.outDir, o.resumeFrom) : o.resume || undefined;
+  if (!resume && o.config === undefined) throw new Error('train: a new run needs a config');
+  const cfg = resume ? resumedConfig(resume, o.config, log) : structuredClone(o.config as TrainConfig);
   const manifest = await readManifest(o.dataDir);
   const tokenizerPath = o.tokenizerPath ?? join(o.dataDir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) throw new Error(`${tokenizerPath}: no tokenizer (pass --tokenizer PATH)`);
@@ -76,10 +98,14 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   if (maxSteps === undefined && cfg.limits.maxMinutes === undefined) throw new Error('--config: set limits.maxSteps, limits.maxTokens or limits.maxMinutes (or pass --max-steps)');
   if (maxSteps === undefined && cfg.schedule.kind !== 'constant') throw new Error('--config: a time-only limit needs schedule.kind "constant" (other schedules need a step horizon)');
 
+  const warmup = fitWarmup(cfg.schedule.warmupSteps, maxSteps);
+  if (!resume && warmup !== cfg.schedule.warmupSteps) {
+    // Saved in the run's config, so a resumed (or lengthened) run keeps the same schedule.
+    log(`warmup of ${cfg.schedule.warmupSteps} steps is more than half of this ${maxSteps}-step run (the peak lr would come late or never): using ${warmup}`);
+    cfg.schedule.warmupSteps = warmup;
+  }
   const hash = configHash(modelConfig);
-  let resume: { dir: string; state: TrainerState } | undefined;
-  if (o.resume) {
-    resume = openResume(o.outDir);
+  if (resume) {
     if (resume.state.model_config_hash !== hash) {
       throw new Error(`--resume: the model config changed since ${resume.dir} was written (hash ${String(resume.state.model_config_hash)} → ${hash}); start a new run directory`);
     }
@@ -90,7 +116,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     const srcConfig = readCheckpointConfig(dir);
     if (configHash(srcConfig) !== hash) throw new Error(`--init-from ${o.initFrom}: its model config differs from this run's (${JSON.stringify(srcConfig)})`);
     loadCheckpointWeights(dir, model.params);
-    (o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`initialized weights from ${o.initFrom}`);
+    log(`initialized weights from ${o.initFrom}`);
   }
   const optimizer = new AdamW(model.params, {
     beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
