@@ -15,7 +15,7 @@
  *                      (their closing <|end|> included), the SFT objective
  */
 import { Graph, withGraph } from '../autograd/graph.js';
-import type { ChatExample } from '../data/chat-jsonl.js';
+import type { ChatExample } from '../data/index.js';
 import { chatTokens, renderChat, type ChatMessage, type RenderedChat } from '../model/chat.js';
 import { emptyRows, fillRows, pairCount, rowsLoss } from '../model/chat-rows.js';
 import type { GPT } from '../nn/gpt.js';
