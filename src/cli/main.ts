@@ -13,6 +13,8 @@ import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
 import { registerServe } from './serve.js';
+import { registerEval } from './eval.js';
+import { registerSft } from './sft.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerExport(program);
   registerImport(program);
   registerServe(program);
+  registerSft(program);
+  registerEval(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);
