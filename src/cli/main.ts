@@ -10,6 +10,7 @@ import { registerTrain } from './train.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerEval } from './eval.js';
 import { registerSft } from './sft.js';
+import { registerDpo } from './dpo.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerChat(program);
   registerSft(program);
+  registerDpo(program);
   registerEval(program);
   registerBench(program);
   registerQuickstart(program);
