@@ -11,6 +11,8 @@ import { registerQuickstart } from './quickstart.js';
 import { registerEval } from './eval.js';
 import { registerSft } from './sft.js';
 import { registerDpo } from './dpo.js';
+import { registerPrefs } from './prefs.js';
+import { registerReward } from './reward.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,7 +28,9 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerChat(program);
   registerSft(program);
+  registerPrefs(program);
   registerDpo(program);
+  registerReward(program);
   registerEval(program);
   registerBench(program);
   registerQuickstart(program);
