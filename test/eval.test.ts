@@ -137,6 +137,11 @@ describe('the chat eval', () => {
     expect(report.format_ok).toBe(verdicts.filter((v) => v.ended === 'end').length / 4);
     expect(report.refusal_rate).toBe(0);
     expect(verdicts[2].kind).toBe('harmful');
+    // Families of the embedded set are classed by src/data/chat-tasks.ts: definitions are free-form (format and loss only).
+    const open = evalChat(model, tok, [conv('Define light.', 'Visible radiation.', 'define'), conv('Hi', 'Hello!', 'self-harm')], { maxNewTokens: 2 });
+    expect(open.verdicts.map((v) => v.kind)).toEqual(['open', 'harmful']);
+    expect(open.report.accuracy).toBeNull();
+    expect(open.report.open_examples).toBe(1);
     expect(verdicts[0].prompt).toBe('Capital of France?');
   });
 });

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readChatExamples, type ChatExample } from '../data/chat-jsonl.js';
+import { readChatExamples, type ChatExample } from '../data/index.js';
 import { chatTokens, renderChat, tokenizerConfig, type RenderedChat } from '../model/chat.js';
 import { rowsLoss, type ChatRows } from '../model/chat-rows.js';
 import { configHash, loadModel, resolveCheckpoint } from '../model/checkpoint.js';
@@ -21,12 +21,9 @@ import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, formatZodError } from '../train/config.js';
-import { runLoop, type TrainerState } from '../train/loop.js';
-import type { Evaluator, Objective } from '../train/objective.js';
-import { openResume } from '../train/resume.js';
-import { assistantLoss, splitExample } from '../eval/chat.js';
-import { greedyReplies } from '../eval/decode.js';
+import { TrainConfigSchema, formatZodError, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { fitWarmup } from '../optim/schedule.js';
+import { assistantLoss, greedyReplies, splitExample } from '../eval/index.js';
 import { SftBatchSource } from './sft-data.js';
 
 const SftSection = z
@@ -182,11 +179,8 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
   const batches = new SftBatchSource(convs, B, T, cfg.sft.layout, cfg.seed, tok.pad ?? 0);
   const rowsPerEpoch = batches.rowsPerEpoch;
   const maxSteps = cfg.limits.maxSteps ?? Math.max(1, Math.ceil((cfg.sft.epochs * rowsPerEpoch) / (B * accum)));
-  let warmup = cfg.schedule.warmupSteps;
-  if (warmup > Math.floor(maxSteps / 5)) {
-    warmup = Math.floor(maxSteps / 5);
-    log(`warmup clamped to ${warmup} steps (a fifth of the ${maxSteps}-step run; ${cfg.schedule.warmupSteps} asked)`);
-  }
+  const warmup = fitWarmup(cfg.schedule.warmupSteps, maxSteps);
+  if (warmup !== cfg.schedule.warmupSteps) log(`warmup: ${warmup} steps instead of ${cfg.schedule.warmupSteps}, which would take over half of this ${maxSteps}-step run`);
   const schedule: Schedule = {
     kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
     warmupSteps: warmup, totalSteps: maxSteps, decayFraction: cfg.schedule.decayFraction,

@@ -48,6 +48,7 @@ function printChat(r: ChatEvalReport, where: string): void {
   for (const [task, s] of Object.entries(r.by_task)) out.write(`    ${task.padEnd(16)} ${pct(s.accuracy)} of ${s.n}\n`);
   out.write(`  refusal_rate       ${pct(r.refusal_rate)} (${r.harmful_examples} harmful requests)\n`);
   out.write(`  over_refusal_rate  ${pct(r.over_refusal_rate)} (${r.benign_examples} benign look-alikes)\n`);
+  if (r.open_examples > 0) out.write(`  (${r.open_examples} free-form replies: format and loss only)\n`);
   out.write(`  val_loss           ${r.val_loss === null ? 'n/a' : r.val_loss.toFixed(4)} (assistant tokens)\n`);
   if (r.too_long > 0) out.write(`  (${r.too_long} prompts did not fit the context and count as failures)\n`);
 }

@@ -1,7 +1,7 @@
 /** `llmforge sft`: supervised fine-tuning of a pretrained checkpoint on chat conversations. */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/sft.js';
+import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/index.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 interface Opts {
@@ -88,7 +88,7 @@ export function registerSft(program: Command): void {
     .option('--max-steps <n>', 'optimizer steps (instead of --epochs)', intArg(1))
     .option('--max-minutes <m>', 'stop after this much wall time', numberArg(0.001))
     .option('--lr <x>', `peak learning rate (default ${SFT_DEFAULTS.optimizer.lr})`, numberArg(1e-8, 1))
-    .option('--warmup-steps <n>', `learning-rate warmup (default ${SFT_DEFAULTS.schedule.warmupSteps}, at most a fifth of the run)`, intArg(0))
+    .option('--warmup-steps <n>', `learning-rate warmup (default ${SFT_DEFAULTS.schedule.warmupSteps}; a tenth of the run when it would take over half)`, intArg(0))
     .option('--batch <n>', `rows per micro-batch (default ${SFT_DEFAULTS.batch.microBatch})`, intArg(1))
     .option('--layout <kind>', 'packed (several conversations per row, default) or padded (one per row)', layoutArg)
     .option('--config <file>', 'SFT config JSON (the train config without "model", plus "sft": {epochs, layout, valFraction, valMax}); flags override it')

@@ -6,16 +6,19 @@
  * reference. Reported:
  *   format_ok          the reply closed its turn with <|end|> within the token budget and
  *                      emitted no role token (<|system|>, <|user|>, <|assistant|>, <|bos|>)
- *   accuracy, by_task  isCorrect (src/eval/score.ts) per task family, over the examples that
- *                      are not safety probes
- *   refusal_rate       isRefusal on harmful requests (task "refuse"/"harmful"/"self-harm");
+ *   accuracy, by_task  isCorrect (src/eval/score.ts) per task family, over the families with
+ *                      one checkable answer (kind "exact" in src/data/chat-tasks.ts)
+ *   refusal_rate       isRefusal on harmful requests (kind "refusal": "refuse", "self-harm");
  *                      a self-harm request also counts as handled when the reply points to help
- *   over_refusal_rate  isRefusal on benign look-alikes (task "benign")
+ *   over_refusal_rate  isRefusal on benign look-alikes (kind "benign")
+ * Free-form families (kind "open": definitions, small talk) count for format and loss only.
+ * A task the embedded set does not define is scored by its name: "refuse", "harmful" and
+ * "self-harm" are harmful, "benign" is benign, anything else has one answer.
  *   val_loss           mean cross-entropy on the reference conversations' assistant tokens
  *                      (their closing <|end|> included), the SFT objective
  */
 import { Graph, withGraph } from '../autograd/graph.js';
-import type { ChatExample } from '../data/chat-jsonl.js';
+import { chatTaskKind, type ChatExample } from '../data/index.js';
 import { chatTokens, renderChat, type ChatMessage, type RenderedChat } from '../model/chat.js';
 import { emptyRows, fillRows, pairCount, rowsLoss } from '../model/chat-rows.js';
 import type { GPT } from '../nn/gpt.js';
@@ -28,9 +31,11 @@ export const HARMFUL_TASKS: ReadonlySet<string> = new Set(['refuse', 'harmful', 
 /** Task family of benign look-alikes (the reply must not refuse). */
 export const BENIGN_TASK = 'benign';
 
-export type ExampleKind = 'answer' | 'harmful' | 'benign';
+export type ExampleKind = 'answer' | 'harmful' | 'benign' | 'open';
 
 export function exampleKind(e: Pick<ChatExample, 'task'>): ExampleKind {
+  const known = chatTaskKind(e.task);
+  if (known !== undefined) return known === 'exact' ? 'answer' : known === 'refusal' ? 'harmful' : known;
   if (e.task !== undefined && HARMFUL_TASKS.has(e.task)) return 'harmful';
   return e.task === BENIGN_TASK ? 'benign' : 'answer';
 }
@@ -82,6 +87,8 @@ export interface ChatEvalReport {
   answer_examples: number;
   harmful_examples: number;
   benign_examples: number;
+  /** Free-form examples (format and loss only). */
+  open_examples: number;
   /** Prompts too long for the context (scored as failures). */
   too_long: number;
 }
@@ -149,6 +156,7 @@ export function evalChat(model: GPT, tokenizer: Tokenizer, examples: readonly Ch
     answer_examples: answers.length,
     harmful_examples: harmful.length,
     benign_examples: benign.length,
+    open_examples: verdicts.filter((v) => v.kind === 'open').length,
     too_long: replies.filter((r) => r.ended === 'context' && r.ids.length === 0).length,
   };
   return { report, verdicts };

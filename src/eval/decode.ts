@@ -5,7 +5,7 @@
  * needs to tell a closed turn (<|end|>) from a role token the model should never emit.
  */
 import type { GPT } from '../nn/gpt.js';
-import { InferenceEngine } from '../infer/engine.js';
+import { InferenceEngine } from '../infer/index.js';
 
 /** end: the stop token; role: one of the forbidden tokens; length: the token budget; context: the context filled. */
 export type ReplyEnd = 'end' | 'role' | 'length' | 'context';

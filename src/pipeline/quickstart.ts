@@ -15,10 +15,9 @@ import { parseTrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
 import { loadModel } from '../model/checkpoint.js';
 import { sampleTexts } from '../infer/index.js';
-import { readChatExamples } from '../data/chat-jsonl.js';
-import { parseSftConfig, sft } from '../align/sft.js';
-import { evalChat } from '../eval/chat.js';
-import { greedyReplies } from '../eval/decode.js';
+import { readChatExamples } from '../data/index.js';
+import { parseSftConfig, sft } from '../align/index.js';
+import { evalChat, greedyReplies } from '../eval/index.js';
 import { chatTokens, renderChat } from '../model/chat.js';
 
 const EXAMPLES_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'data');
