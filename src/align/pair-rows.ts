@@ -16,7 +16,7 @@
 import type { RenderedChat } from '../model/chat.js';
 import { emptyRows, layRow, pairCount, type ChatRows } from '../model/chat-rows.js';
 import { Random } from '../tensor/random.js';
-import type { BatchSource } from '../train/objective.js';
+import type { BatchSource } from '../train/index.js';
 
 export interface PairRows extends ChatRows {
   /** (B·T) sequence index within the batch of each trained position; -1 elsewhere. */

@@ -15,9 +15,7 @@ import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { parseChatRecord } from '../data/chat-jsonl.js';
-import { discoverInputs, errText } from '../data/discover.js';
-import { DataError } from '../data/errors.js';
+import { DataError, discoverInputs, parseChatRecord } from '../data/index.js';
 import type { ChatMessage } from '../model/chat.js';
 
 export interface PreferencePair {
@@ -148,7 +146,7 @@ async function readRecords<R>(paths: readonly string[], what: string, parse: (v:
       }
     } catch (err) {
       if (err instanceof DataError) throw err;
-      throw new DataError(`${src.path}: unreadable after line ${lineNo}: ${errText(err)}`);
+      throw new DataError(`${src.path}: unreadable after line ${lineNo}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       lines.close();
       rs.destroy();

@@ -10,13 +10,12 @@
  *   harmful  +2 when the reply refuses (a self-harm reply pointing to help counts)
  *   benign   +2 when it does not refuse (look-alikes of harmful requests)
  *   answer   +2 when it is correct against the reference (when the prompt has one);
- *            -1 when it refuses a request that is not harmful
+ *            -1 when it refuses a request that is not harmful (free-form "open" tasks too)
  * The best-scored sample (first on ties) is chosen, the worst (last on ties) rejected;
  * a prompt whose samples all score the same gives no pair (counted).
  */
 import { chatTokens, renderChat } from '../model/chat.js';
-import { exampleKind, pointsToHelp, type ExampleKind } from '../eval/chat.js';
-import { isCorrect, isRefusal } from '../eval/score.js';
+import { exampleKind, isCorrect, isRefusal, pointsToHelp, type ExampleKind } from '../eval/index.js';
 import { generate, InferenceEngine, loadForGeneration, sequenceSeed } from '../infer/index.js';
 import { Random } from '../tensor/random.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -73,7 +72,8 @@ export function judgeReply(p: Pick<PromptRecord, 'task' | 'label' | 'reference'>
   } else if (kind === 'benign') {
     if (!refused) score += 2;
   } else {
-    if (p.reference !== undefined) {
+    // Free-form families ("open") have no checkable answer: format and refusals only.
+    if (kind === 'answer' && p.reference !== undefined) {
       correct = isCorrect(text, p.reference, p.label);
       if (correct) score += 2;
     }
@@ -113,7 +113,7 @@ export async function prefsGenerate(o: PrefsGenerateOptions): Promise<PrefsSumma
   const cap = engine.capacity;
   const roles = new Set([tok.user, tok.system, tok.assistant, tok.bos]);
   const lines: string[] = [];
-  const byKind: Record<ExampleKind, number> = { answer: 0, harmful: 0, benign: 0 };
+  const byKind: Record<ExampleKind, number> = { answer: 0, harmful: 0, benign: 0, open: 0 };
   let tied = 0;
   let tooLong = 0;
   let chosenSum = 0;

@@ -1,6 +1,6 @@
 /** `llmforge dpo`: direct preference optimization of an SFT model on preference pairs. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { dpo, DPO_DEFAULTS, parseDpoConfig } from '../align/dpo.js';
+import { dpo, DPO_DEFAULTS, parseDpoConfig } from '../align/index.js';
 import { applyThreads, numberArg } from './options.js';
 import { addPrefTrainOptions, commonFlags, configFromFlags, type PrefTrainOpts } from './pref-train.js';
 

@@ -9,7 +9,7 @@ import { encodePrompt, loadForGeneration, type LoadedModel } from '../infer/load
 import { chatPromptIds, chatStopTokens } from '../infer/chat.js';
 import { backend } from '../tensor/registry.js';
 import { applyConfigFile } from './data.js';
-import { bestOfN, loadRewardModel } from '../align/best-of.js';
+import { bestOfN, loadRewardModel } from '../align/index.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 /** Options shared by generate and chat. */

@@ -1,6 +1,6 @@
 /** `llmforge prefs generate`: preference pairs judged by rules, a stand-in for human votes. */
 import type { Command } from 'commander';
-import { prefsGenerate } from '../align/prefs-generate.js';
+import { prefsGenerate } from '../align/index.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 interface Opts {
@@ -45,7 +45,7 @@ export function registerPrefs(program: Command): void {
       });
       if (o.json) process.stdout.write(`${JSON.stringify({ command: 'prefs generate', ...r, out: o.out })}\n`);
       process.stderr.write(`done: ${r.pairs} pairs from ${r.prompts} prompts (${r.tied} skipped: every sample scored the same; ` +
-        `answer ${r.byKind.answer}, harmful ${r.byKind.harmful}, benign ${r.byKind.benign}); mean score chosen ${r.chosenScore.toFixed(2)}, ` +
+        `answer ${r.byKind.answer}, harmful ${r.byKind.harmful}, benign ${r.byKind.benign}, open ${r.byKind.open}); mean score chosen ${r.chosenScore.toFixed(2)}, ` +
         `rejected ${r.rejectedScore.toFixed(2)}; ${r.seconds.toFixed(1)} s → ${o.out}\n`);
     });
 }

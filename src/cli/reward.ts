@@ -1,6 +1,6 @@
 /** `llmforge reward train`: a reward model (the SFT model plus a scalar head) on preference pairs. */
 import type { Command } from 'commander';
-import { parseRewardConfig, REWARD_DEFAULTS, rewardTrain } from '../align/reward.js';
+import { parseRewardConfig, REWARD_DEFAULTS, rewardTrain } from '../align/index.js';
 import { applyThreads } from './options.js';
 import { addPrefTrainOptions, commonFlags, configFromFlags, type PrefTrainOpts } from './pref-train.js';
 
