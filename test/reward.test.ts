@@ -81,6 +81,12 @@ describe('llmforge reward train', () => {
       expect(best[g].reward).toBeCloseTo(Math.max(...s), 4);
       expect(best[g].text).toBe(all[3 * g + s.indexOf(Math.max(...s))].text);
     }
+    // The chat eval with best-of-N decoding: same report, replies sampled and ranked.
+    const evalData = join(root, 'eval.jsonl');
+    writeFileSync(evalData, QA.map(([q, c]) => JSON.stringify({ prompt: q, completion: c })).join('\n') + '\n');
+    const ev = JSON.parse((await runCli(['eval', '--model', base, '--suite', 'chat', '--data', evalData, '--max-tokens', '8', '--best-of', '3', '--reward-model', rmDir, '--json', '--threads', '1'])).stdout) as { examples: number; best_of: number; format_ok: number };
+    expect(ev).toMatchObject({ examples: QA.length, best_of: 3 });
+    await expect(runCli(['eval', '--model', base, '--suite', 'chat', '--data', evalData, '--best-of', '3'])).rejects.toThrow(/--best-of and --reward-model go together/);
     await expect(runCli(['generate', '--model', base, '--prompt', 'x', '--best-of', '2'])).rejects.toThrow(/--best-of and --reward-model go together/);
     await expect(runCli(['generate', '--model', base, '--prompt', 'x', '--best-of', '2', '--reward-model', base])).rejects.toThrow(/not a reward model/);
   }, 60_000);

@@ -13,7 +13,7 @@ export {
   RewardConfigSchema, REWARD_DEFAULTS, HEAD as REWARD_HEAD,
   type RewardConfig, type RewardModel, type RewardTrainOptions, type RewardSummary,
 } from './reward.js';
-export { bestOfN, type Candidate } from './best-of.js';
+export { bestOfN, bestOfReplies, type Candidate, type BestOfDecodeOptions } from './best-of.js';
 export { prefsGenerate, judgeReply, type PrefsGenerateOptions, type PrefsSummary, type Judged } from './prefs-generate.js';
 export { readPreferencePairs, readPrompts, parsePairRecord, parsePromptRecord, type PreferencePair, type PromptRecord } from './prefs-data.js';
 export { PairBatchSource, fillPairRows, emptyPairRows, allPairBatches, type PairRows, type PairPosition } from './pair-rows.js';
