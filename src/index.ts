@@ -46,6 +46,10 @@ export {
 
 // Alignment: supervised fine-tuning on chat conversations, and the chat format it trains.
 export { sft, parseSftConfig, SFT_DEFAULTS, SftBatchSource, type SftConfig, type SftOptions, type SftSummary } from './align/index.js';
+export {
+  dpo, parseDpoConfig, rewardTrain, parseRewardConfig, loadRewardModel, scoreReplies, bestOfN, prefsGenerate, readPreferencePairs,
+  type DpoConfig, type DpoOptions, type DpoSummary, type RewardConfig, type RewardModel, type PreferencePair, type PrefsSummary,
+} from './align/index.js';
 export { renderChat, chatTokens, tokenizerConfig, writeTokenizerConfig, CHAT_TEMPLATE, type ChatMessage, type ChatRole, type RenderedChat } from './model/chat.js';
 
 // Evaluation: the chat suite and the base suite.

@@ -104,6 +104,10 @@ for (const backend of ['js', 'native'] as const) {
         const targets = Int32Array.from([2, 0, -1, 5, 1, 3, 4]);
         gradCheck(([x, w]) => ops.lmHeadCrossEntropy(x, w, targets, 3), [param([7, 5], 29), param([6, 5], 30)], 10);
       }],
+      ['segmentSum', () => gradCheck(([x]) => ops.segmentSum(x, Int32Array.from([0, -1, 1, 1, 0, 2]), 3), [param([6], 41)])],
+      ['preferenceLoss sigmoid', () => gradCheck(([s]) => ops.preferenceLoss(s, randomF32(6, 43), 0.7, 'sigmoid'), [param([6], 42, 2)])],
+      ['preferenceLoss ipo', () => gradCheck(([s]) => ops.preferenceLoss(s, randomF32(6, 45), 0.4, 'ipo'), [param([6], 44)])],
+      ['rowDot', () => gradCheck(([h, w]) => ops.rowDot(h, Int32Array.from([2, 0, 2]), w), [param([3, 5], 46), param([1, 5], 47)])],
       ['logprobs', () => {
         const targets = Int32Array.from([1, 2, -1]);
         gradCheck(([l]) => ops.logprobs(l, targets), [param([3, 5], 31, 2)]);

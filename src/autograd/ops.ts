@@ -555,3 +555,76 @@ export function logprobs(logits: Tensor, targets: Int32Array): Tensor {
   }
   return out;
 }
+
+/**
+ * Sums of x (N) per segment: out[s] = Σ x[i] over seg[i] = s, (segments); seg[i] < 0 is
+ * ignored. A sequence's log-likelihood from per-token log-probs (DPO).
+ */
+export function segmentSum(x: Tensor, seg: Int32Array, segments: number): Tensor {
+  const op = 'segmentSum';
+  if (seg.length !== x.size) throw new ShapeError(op, `${seg.length} segment ids for ${x.size} values`);
+  checkPositiveInt(op, 'segments', segments);
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([segments], needsGrad(x));
+  K.segmentSumForward(x.data, seg, out.data, x.size, segments);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad !== null) K.segmentSumBackward(out.grad, seg, g.gradOf(x), x.size);
+    });
+  }
+  return out;
+}
+
+export type PreferenceLossKind = 'sigmoid' | 'ipo';
+
+/**
+ * Mean preference loss over pairs: scores (2P) interleave (chosen, rejected) per pair, ref
+ * (2P) holds the reference model's (a constant). sigmoid: -log σ(β·h) (DPO; a reward model's
+ * Bradley–Terry loss with β = 1 and ref 0); ipo: (h - 1/(2β))², where h is the margin of
+ * log-ratios (see the preferenceLoss kernel).
+ */
+export function preferenceLoss(scores: Tensor, ref: Float32Array, beta: number, kind: PreferenceLossKind): Tensor {
+  const op = 'preferenceLoss';
+  if (scores.shape.length !== 1 || scores.size % 2 !== 0 || scores.size === 0) {
+    throw new ShapeError(op, `scores must be (2·pairs), got ${shapeString(scores.shape)}`);
+  }
+  if (ref.length < scores.size) throw new ShapeError(op, `${ref.length} reference scores for ${scores.size} scores`);
+  if (!(beta > 0) || !Number.isFinite(beta)) throw new RangeError(`${op}: beta must be > 0, got ${beta}`);
+  const pairs = scores.size / 2;
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([], needsGrad(scores));
+  const losses = g.activations.alloc(pairs);
+  const dscores = out.requiresGrad ? g.activations.allocZeroed(scores.size) : null;
+  K.preferenceLoss(scores.data, ref, losses, dscores, pairs, beta, kind === 'sigmoid' ? 0 : 1, 1 / pairs);
+  out.data[0] = K.sum(losses, pairs) / pairs;
+  if (out.requiresGrad && dscores !== null) {
+    g.push(() => {
+      if (out.grad !== null) K.axpy(g.gradOf(scores), dscores, out.grad[0], scores.size);
+    });
+  }
+  return out;
+}
+
+/** A scalar head on chosen rows: out[s] = h[rows[s], :] · w for h (N, C), w (C) or (1, C): (S). */
+export function rowDot(h: Tensor, rowIdx: Int32Array, w: Tensor): Tensor {
+  const op = 'rowDot';
+  const C = lastDim(h);
+  const n = rows(h);
+  if (w.size !== C) throw new ShapeError(op, `head ${shapeString(w.shape)} does not match hidden states ${shapeString(h.shape)}`);
+  for (let s = 0; s < rowIdx.length; s++) {
+    if (!(rowIdx[s] >= 0 && rowIdx[s] < n)) throw new ShapeError(op, `row ${rowIdx[s]} at ${s} is out of range [0, ${n})`);
+  }
+  const g = graph();
+  const K = kernels();
+  const out = g.tensor([rowIdx.length], needsGrad(h, w));
+  K.rowDotForward(h.data, rowIdx, w.data, out.data, rowIdx.length, C);
+  if (out.requiresGrad) {
+    g.push(() => {
+      if (out.grad === null) return;
+      K.rowDotBackward(h.data, rowIdx, w.data, out.grad, h.requiresGrad ? g.gradOf(h) : null, w.requiresGrad ? g.gradOf(w) : null, rowIdx.length, C);
+    });
+  }
+  return out;
+}

@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
 import { readChatExamples } from '../data/chat-jsonl.js';
 import { evalBase } from '../eval/base.js';
-import { evalChat, type ChatEvalReport } from '../eval/chat.js';
+import { evalChat, type ChatEvalOptions, type ChatEvalReport } from '../eval/chat.js';
+import { bestOfReplies, loadRewardModel } from '../align/index.js';
 import { loadForGeneration } from '../infer/load.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { applyConfigFile } from './data.js';
-import { applyThreads, intArg } from './options.js';
+import { applyThreads, intArg, numberArg } from './options.js';
 
 /** The embedded held-out chat set (examples/chat/), .gz or plain. */
 export function defaultHeldout(): string {
@@ -27,6 +28,10 @@ interface EvalCliOptions {
   maxTokens: number;
   batch: number;
   replies?: string;
+  bestOf?: number;
+  rewardModel?: string;
+  temperature: number;
+  seed: number;
   skipBadLines?: boolean;
   json?: boolean;
   threads?: number;
@@ -67,6 +72,10 @@ export function registerEval(program: Command): void {
     .option('--skip-bad-lines', 'chat: count and skip malformed JSONL lines instead of stopping')
     .option('--json', 'print one JSON record on stdout')
     .option('--threads <n>', 'native threads (default: all cores)', intArg(1))
+    .option('--best-of <n>', 'chat: sample n replies per prompt and keep the one --reward-model scores highest (instead of greedy)', intArg(2, 64))
+    .option('--reward-model <dir>', 'chat: the reward model (llmforge reward train) ranking the --best-of samples')
+    .option('--temperature <t>', 'chat with --best-of: sampling temperature', numberArg(0.01, 5), 1)
+    .option('--seed <n>', 'chat with --best-of: sampling seed', intArg(0), 1337)
     .option('--config <file>', 'JSON file with any of these options; flags override it')
     .action(async (o: EvalCliOptions, command: Command) => {
       if (o.config) applyConfigFile(command, o.config);
@@ -75,8 +84,17 @@ export function registerEval(program: Command): void {
       if (o.suite === undefined) throw new Error('--suite is required: chat or base');
       if (o.suite === 'base' && (o.data === undefined || o.data.length !== 1)) throw new Error('--suite base needs --data PREPARED_DIR (one folder from llmforge data prepare)');
       if (o.suite === 'base' && o.replies !== undefined) throw new Error('--replies is for --suite chat');
+      if ((o.bestOf === undefined) !== (o.rewardModel === undefined)) throw new Error('--best-of and --reward-model go together: n samples ranked by the reward model');
+      if (o.bestOf !== undefined && o.suite !== 'chat') throw new Error('--best-of is for --suite chat');
       applyThreads(o.threads);
       const loaded = await loadForGeneration(o.model, o.tokenizer);
+      let decode: ChatEvalOptions['decode'];
+      if (o.bestOf !== undefined && o.rewardModel !== undefined) {
+        const rm = await loadRewardModel(o.rewardModel);
+        if (rm.tokenizer.hash !== loaded.tokenizer.hash) throw new Error(`--reward-model ${o.rewardModel}: its tokenizer is not the model's (${loaded.dir}); best-of-N scores the model's token ids`);
+        const n = o.bestOf;
+        decode = (prompts, g) => bestOfReplies(loaded.model, rm, prompts, { ...g, n, temperature: o.temperature, topP: 1, seed: o.seed });
+      }
       const bar: { p: Progress | null } = { p: null };
       const onProgress = (done: number, total: number): void => {
         bar.p ??= new Progress({ total, label: 'eval', unit: o.suite === 'chat' ? 'conv' : 'window' });
@@ -99,13 +117,14 @@ export function registerEval(program: Command): void {
       let report: ChatEvalReport;
       let verdicts;
       try {
-        ({ report, verdicts } = evalChat(loaded.model, loaded.tokenizer, examples, { maxNewTokens: o.maxTokens, batch: o.batch, onProgress }));
+        ({ report, verdicts } = evalChat(loaded.model, loaded.tokenizer, examples, { maxNewTokens: o.maxTokens, batch: o.batch, onProgress, decode }));
       } catch (err) {
         throw new Error(`${loaded.dir}: ${(err as Error).message}`);
       }
       bar.p?.clear();
       if (o.replies !== undefined) writeFileAtomic(o.replies, verdicts.map((v) => JSON.stringify(v)).join('\n') + '\n');
-      if (o.json) process.stdout.write(`${JSON.stringify({ ...report, model: loaded.dir, data })}\n`);
+      const bestOf = o.bestOf !== undefined ? { best_of: o.bestOf, reward_model: o.rewardModel, temperature: o.temperature, seed: o.seed } : {};
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...report, model: loaded.dir, data, ...bestOf })}\n`);
       else printChat(report, loaded.dir);
     });
 }

@@ -11,6 +11,7 @@ import { backend } from '../tensor/registry.js';
 import { exitIfStdoutClosed } from '../util/stdout.js';
 import { decodeUtf8Warn } from '../util/utf8-watch.js';
 import { applyConfigFile } from './data.js';
+import { bestOfN, loadRewardModel } from '../align/index.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
 /** Options shared by generate and chat. */
@@ -126,6 +127,8 @@ interface GenerateCliOptions extends SamplingCliOptions {
   chat?: boolean;
   system?: string;
   samples: number;
+  bestOf?: number;
+  rewardModel?: string;
   echo?: boolean;
   json?: boolean;
 }
@@ -158,6 +161,8 @@ export function registerGenerate(program: Command): void {
     .option('--prompt <text...>', 'prompt text (required; several: generated together as a batch; - reads stdin)');
   addSamplingOptions(cmd, { maxTokens: GENERATE_DEFAULTS.maxNewTokens, overflow: 'stop' })
     .option('--samples <n>', 'sequences per prompt (each with its own seed stream), generated as one batch', intArg(1, 256), 1)
+    .option('--best-of <n>', 'sample n replies per prompt and keep the one the --reward-model scores highest', intArg(2, 256))
+    .option('--reward-model <dir>', 'reward model (llmforge reward train) that ranks the --best-of samples')
     .option('--chat', 'use the chat template: each prompt is a user turn, the reply ends at <|end|>')
     .option('--system <text>', 'system prompt (with --chat)')
     .option('--echo', 'print the prompt before the generated text')
@@ -173,6 +178,8 @@ export function registerGenerate(program: Command): void {
       });
       if (o.system !== undefined && !o.chat) throw new Error('--system needs --chat');
       if (o.chat && !o.bos) throw new Error('--no-bos cannot be combined with --chat (the template starts with <|bos|>)');
+      if ((o.bestOf === undefined) !== (o.rewardModel === undefined)) throw new Error('--best-of and --reward-model go together: n samples, ranked by the reward model');
+      if (o.bestOf !== undefined && o.samples !== 1) throw new Error('--best-of cannot be combined with --samples: it keeps one reply per prompt');
       const threads = applyThreads(o.threads);
       const loaded = await loadForGeneration(modelPath, o.tokenizer);
       if (o.chat) chatTokensOf(loaded);
@@ -185,13 +192,13 @@ export function registerGenerate(program: Command): void {
         if (ids.length > ctx) {
           throw new Error(`--prompt${texts.length > 1 ? ` ${i + 1}` : ''}: ${ids.length} tokens, more than the model's context length ${ctx}`);
         }
-        for (let s = 0; s < o.samples; s++) {
+        for (let s = 0; s < (o.bestOf ?? o.samples); s++) {
           prompts.push(ids);
           promptText.push(t);
         }
       }
       const engine = new InferenceEngine(loaded.model, { maxBatch: prompts.length });
-      const single = prompts.length === 1;
+      const single = prompts.length === 1 && o.bestOf === undefined;
       const out = process.stdout;
       if (!o.json && o.echo && single) out.write(promptText[0]);
       const g = new Generation(engine, prompts, opts, {
@@ -201,7 +208,19 @@ export function registerGenerate(program: Command): void {
           out.write(text);
         } : undefined,
       });
-      const results = g.run();
+      let results = g.run();
+      let rewards: number[] | null = null;
+      if (o.bestOf !== undefined && o.rewardModel !== undefined) {
+        const rm = await loadRewardModel(o.rewardModel);
+        const n = o.bestOf;
+        const kept = bestOfN(rm, results.map((r, i) => ({
+          prompt: promptText[i], text: r.text, chat: o.chat === true, system: o.system, bos: o.bos,
+        })), n);
+        results = kept.map((k) => results[k.index]);
+        rewards = kept.map((k) => k.reward);
+        promptText.splice(0, promptText.length, ...kept.map((k) => promptText[k.index]));
+        process.stderr.write(`best of ${n}: kept the highest of ${n} reward-model scores per prompt (${rm.dir})\n`);
+      }
       const s = g.stats;
       const prefillRate = s.prefillMs > 0 ? (s.prefillTokens / s.prefillMs) * 1000 : 0;
       const decodeRate = s.decodeMs > 0 ? (s.decodeTokens / s.decodeMs) * 1000 : 0;
@@ -209,6 +228,7 @@ export function registerGenerate(program: Command): void {
         if (o.json) {
           out.write(`${JSON.stringify({
             index: i, prompt: promptText[i], ...(o.chat ? { system: o.system ?? null } : {}), text: r.text, tokens: r.tokens,
+            ...(rewards !== null ? { reward: rewards[i], best_of: o.bestOf } : {}),
             // A chat reply either closed its turn or ran out of room (OpenAI's 'length' covers both limits).
             finish_reason: o.chat && r.finishReason === 'context' ? 'length' : r.finishReason,
             prompt_tokens: r.promptTokens, completion_tokens: r.tokens.length, slides: r.slides,
@@ -216,6 +236,8 @@ export function registerGenerate(program: Command): void {
           })}\n`);
         } else if (single) {
           out.write('\n');
+        } else if (rewards !== null && results.length === 1) {
+          out.write(`${o.echo ? promptText[i] : ''}${r.text}\n`);
         } else {
           out.write(`--- ${i + 1}/${results.length} (${r.finishReason})\n${o.echo ? promptText[i] : ''}${r.text}\n`);
         }

@@ -15,6 +15,9 @@ import { exitQuietlyOnClosedStdout, isClosedPipe } from '../util/stdout.js';
 import { registerServe } from './serve.js';
 import { registerEval } from './eval.js';
 import { registerSft } from './sft.js';
+import { registerDpo } from './dpo.js';
+import { registerPrefs } from './prefs.js';
+import { registerReward } from './reward.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerImport(program);
   registerServe(program);
   registerSft(program);
+  registerPrefs(program);
+  registerDpo(program);
+  registerReward(program);
   registerEval(program);
   registerBench(program);
   registerQuickstart(program);

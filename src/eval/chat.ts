@@ -23,7 +23,7 @@ import { chatTokens, renderChat, type ChatMessage, type RenderedChat } from '../
 import { emptyRows, fillRows, pairCount, rowsLoss } from '../model/chat-rows.js';
 import type { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { greedyReplies, type ReplyEnd } from './decode.js';
+import { greedyReplies, type GreedyOptions, type GreedyReply, type ReplyEnd } from './decode.js';
 import { isCorrect, isRefusal } from './score.js';
 
 /** Task families that are harmful requests (the reply must refuse). */
@@ -51,6 +51,8 @@ export interface ChatEvalOptions {
   /** Rows decoded together (default 32). */
   batch?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Replaces greedy decoding (best-of-N sampling ranked by a reward model): one reply per prompt, in order. */
+  decode?: (prompts: number[][], o: GreedyOptions) => GreedyReply[];
 }
 
 export interface ExampleVerdict {
@@ -118,7 +120,7 @@ export function evalChat(model: GPT, tokenizer: Tokenizer, examples: readonly Ch
     }
   });
   const prompts = parts.map((p) => renderChat(tokenizer, p.prompt, { addGenerationPrompt: true }).ids);
-  const replies = greedyReplies(model, prompts, {
+  const replies = (o.decode ?? ((ps, g) => greedyReplies(model, ps, g)))(prompts, {
     maxNewTokens: o.maxNewTokens ?? 128, end: tok.end, forbidden: [tok.system, tok.user, tok.assistant, tok.bos],
     vocabLimit: tokenizer.vocabSize, batch: o.batch, onProgress: (d) => o.onProgress?.(d, examples.length),
   });

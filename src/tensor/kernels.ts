@@ -126,6 +126,22 @@ export interface Kernels {
   /** Σ x[i]² over n elements, accumulated in float64 (global gradient norm). */
   sumSquares(x: F32, n: number): number;
 
+
+  /** out[s] = Σ x[i] over i < n with seg[i] = s (seg[i] < 0 ignored); out (segments) is overwritten. */
+  segmentSumForward(x: F32, seg: I32, out: F32, n: number, segments: number): void;
+  /** dx[i] += dout[seg[i]] where seg[i] ≥ 0. */
+  segmentSumBackward(dout: F32, seg: I32, dx: F32, n: number): void;
+  /**
+   * Per-pair preference losses; scores and ref (2·pairs) interleave (chosen, rejected):
+   * h = (scores[2p] - ref[2p]) - (scores[2p+1] - ref[2p+1]); kind 0: -log σ(β·h) (DPO, and
+   * Bradley–Terry with β = 1, ref 0); kind 1: (h - 1/(2β))² (IPO). losses (pairs) is
+   * overwritten; dscores (when not null) += gradScale · ∂loss/∂scores.
+   */
+  preferenceLoss(scores: F32, ref: F32, losses: F32, dscores: F32 | null, pairs: number, beta: number, kind: number, gradScale: number): void;
+  /** out[s] = h[rows[s], :] · w for s < n (h is (N, dim), w is (dim)). */
+  rowDotForward(h: F32, rows: I32, w: F32, out: F32, n: number, dim: number): void;
+  /** dh[rows[s], :] += dout[s]·w; dw += dout[s]·h[rows[s], :] (null skips a side). */
+  rowDotBackward(h: F32, rows: I32, w: F32, dout: F32, dh: F32 | null, dw: F32 | null, n: number, dim: number): void;
   /**
    * AdamW with decoupled weight decay, one fused pass over n parameters:
    *   m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²

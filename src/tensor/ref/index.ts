@@ -13,6 +13,7 @@ import {
   add, mul, mulBackward, axpy, scaleInPlace, addBias, biasBackward, sum, sumSquares,
 } from './elementwise.js';
 import { adamw } from './adamw.js';
+import { segmentSumForward, segmentSumBackward, preferenceLoss, rowDotForward, rowDotBackward } from './preference.js';
 
 export const refKernels: Kernels = {
   matmul,
@@ -24,4 +25,5 @@ export const refKernels: Kernels = {
   crossEntropyForwardBackward, logprobForward, logprobBackward,
   add, mul, mulBackward, axpy, scaleInPlace, addBias, biasBackward, sum, sumSquares,
   adamw,
+  segmentSumForward, segmentSumBackward, preferenceLoss, rowDotForward, rowDotBackward,
 };
