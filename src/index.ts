@@ -44,6 +44,13 @@ export {
   type EngineOptions, type GenerateOptions, type SamplingOptions, type SequenceResult, type FinishReason, type LoadedModel,
 } from './infer/index.js';
 
+// Alignment: supervised fine-tuning on chat conversations, and the chat format it trains.
+export { sft, parseSftConfig, SFT_DEFAULTS, SftBatchSource, type SftConfig, type SftOptions, type SftSummary } from './align/index.js';
+export { renderChat, chatTokens, tokenizerConfig, writeTokenizerConfig, CHAT_TEMPLATE, type ChatMessage, type ChatRole, type RenderedChat } from './model/chat.js';
+
+// Evaluation: the chat suite and the base suite.
+export { evalChat, evalBase, isCorrect, isRefusal, normalise, type ChatEvalReport, type BaseEvalReport, type ExampleVerdict } from './eval/index.js';
+
 // The whole flow, and the engine's knobs.
 export { quickstart, type QuickstartOptions } from './pipeline/quickstart.js';
 export { setThreads, getThreads, useBackend, backend, isa } from './tensor/registry.js';

@@ -8,6 +8,7 @@ import { runCli } from './cli-in-process.js';
 import { runChatRepl } from '../src/cli/chat.js';
 import { unescapeStop } from '../src/cli/generate.js';
 import { ChatSession } from '../src/infer/chat.js';
+import { renderChat } from '../src/model/chat.js';
 import { InferenceEngine } from '../src/infer/engine.js';
 import { loadForGeneration } from '../src/infer/load.js';
 import { GPT } from '../src/nn/gpt.js';
@@ -161,6 +162,50 @@ describe('llmforge generate', () => {
   });
 });
 
+describe('llmforge generate --chat', () => {
+  /** A copy of the test model that always closes its turn: the final norm reads one channel that every embedding holds large, and <|end|>'s most. */
+  async function enderModel(): Promise<string> {
+    const { loadModel } = await import('../src/model/checkpoint.js');
+    const { model } = loadModel(run);
+    const C = model.config.nEmbd;
+    const end = tok.specialTokens.get('<|end|>') as number;
+    const w = model.tokenEmbedding.weight.data;
+    for (let v = 0; v < model.config.vocabSize; v++) w[v * C] = v === end ? 200 : 100;
+    model.finalNorm.weight.data.fill(0);
+    model.finalNorm.weight.data[0] = 1;
+    const dir = join(root, 'ender');
+    saveCheckpoint(dir, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
+    return dir;
+  }
+
+  it('renders the template around the prompt and stops at <|end|> with finish_reason "stop"', async () => {
+    const ender = await enderModel();
+    const { stdout } = await cli(['generate', '--model', ender, '--chat', '--prompt', 'Hi', '--temperature', '0', '--json']);
+    const r = JSON.parse(stdout) as Record;
+    expect(r.finish_reason).toBe('stop');
+    expect(r.tokens).toEqual([]);
+    expect(r.prompt_tokens).toBe(renderChat(tok, [{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }).ids.length);
+    const sys = JSON.parse((await cli(['generate', '--model', ender, '--chat', '--system', 'Be brief.', '--prompt', 'Hi', '--temperature', '0', '--json'])).stdout) as Record;
+    expect(sys.prompt_tokens).toBe(renderChat(tok, [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }], { addGenerationPrompt: true }).ids.length);
+    // The random model runs out of tokens instead: 'length', and the template's prompt is what it continued.
+    const [len] = await gen(['--chat', '--prompt', 'Hi', '--temperature', '0', '--max-tokens', '3', '--stop-token', '<|end|>']);
+    const [raw] = await gen(['--prompt', 'Hi', '--temperature', '0', '--max-tokens', '3']);
+    expect(len.finish_reason).toBe('length');
+    expect(len.tokens).toHaveLength(3);
+    expect(len.tokens).not.toEqual(raw.tokens);
+    await expect(cli(['generate', '--model', run, '--system', 'x', '--prompt', 'Hi'])).rejects.toThrow(/--system needs --chat/);
+    await expect(cli(['generate', '--model', run, '--chat', '--no-bos', '--prompt', 'Hi'])).rejects.toThrow(/--no-bos cannot be combined with --chat/);
+  });
+
+  it('chat on a tokenizer without the chat tokens: one error naming the token', async () => {
+    const plain = await trainTokenizer({ texts: ['In the beginning God created'], vocabSize: 270, specialTokens: ['<|bos|>'], progress: false });
+    const model = new GPT({ ...preset('tiny'), vocabSize: 272, contextLength: 32, nEmbd: 32, nHead: 2, nKvHead: 2 }).init(1);
+    const dir = join(root, 'plain');
+    saveCheckpoint(dir, 'step-000001', { model, tokenizerJson: plain.toTokenizerJson() });
+    await expect(cli(['generate', '--model', dir, '--chat', '--prompt', 'Hi'])).rejects.toThrow(/--chat: .*no '<\|system\|>' special token/);
+  });
+});
+
 describe('llmforge bench generate', () => {
   it('prints prefill and decode tokens/s, and compares with recomputation', async () => {
     const { stdout } = await cli(['bench', 'generate', '--preset', 'tiny', '--prompt-tokens', '8', '--new-tokens', '8', '--repeats', '1', '--json']);
@@ -191,29 +236,57 @@ describe('llmforge chat', () => {
   it('replies to each line, keeps history in the cache, /reset forgets it, ends at end of input', async () => {
     const loaded = await loadForGeneration(run);
     const engine = new InferenceEngine(loaded.model);
-    const session = new ChatSession(engine, loaded.tokenizer, { temperature: 0, maxNewTokens: 6, stopTokens: [] }, { documentStart: loaded.documentStart });
+    const session = new ChatSession(engine, loaded.tokenizer, { temperature: 0, maxNewTokens: 6, stopTokens: [] });
     const out = new Sink();
     const err = new Sink();
-    const input = Readable.from(['In the beginning\nAnd God said\n', '/reset\n', '\n', '/bogus\n', 'In the beginning\n']);
+    const input = Readable.from(['In the beginning\nAnd God said\n', '/reset\n', '\n', '/bogus\n', 'In the beginning\n',
+      '/system Be brief.\n', 'In the beginning\n', '/system\n']);
     await runChatRepl(session, { input, output: out, errors: err, tty: false });
     const lines = out.text.split('\n');
-    expect(lines).toHaveLength(4); // three replies, each ending in a newline
+    expect(lines).toHaveLength(5); // four replies, each ending in a newline
     expect(lines[0]).toBe(lines[2]); // after /reset the same prompt gives the same greedy reply
     expect(err.text).toContain('(conversation cleared)');
     expect(err.text).toContain('unknown command /bogus');
+    expect(err.text).toContain('(system prompt set)');
+    expect(err.text).toContain('(system prompt removed)');
+    expect(err.text).toContain('(reply cut at --max-tokens 6)');
+    expect(session.system).toBeNull();
+  });
+
+  it('renders the template: history, system prompt, and the reply in the next prompt', async () => {
+    const loaded = await loadForGeneration(run);
+    const engine = new InferenceEngine(loaded.model);
+    const session = new ChatSession(engine, loaded.tokenizer, { temperature: 0, maxNewTokens: 3, stopTokens: [] }, { system: 'Be brief.' });
+    const r = await session.reply('Hi');
+    expect(session.messages).toEqual([
+      { role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: r.text },
+    ]);
+    const rendered = renderChat(loaded.tokenizer, session.messages).ids;
+    expect(session.historyTokens).toBe(rendered.length);
+    expect(rendered.slice(0, 3)).toEqual([tok.specialTokens.get('<|bos|>'), tok.specialTokens.get('<|system|>'), tok.encode('Be brief.')[0]]);
   });
 
   it('drops the oldest turns to stay within the context', async () => {
     const loaded = await loadForGeneration(run);
     const engine = new InferenceEngine(loaded.model);
-    const session = new ChatSession(engine, loaded.tokenizer, { temperature: 0, maxNewTokens: 8, stopTokens: [] }, { documentStart: loaded.documentStart });
+    const session = new ChatSession(engine, loaded.tokenizer, { temperature: 0, maxNewTokens: 8, stopTokens: [] });
     let dropped = 0;
-    for (let i = 0; i < 6; i++) dropped += (await session.reply('the children of Israel')).droppedTurns;
+    for (let i = 0; i < 6; i++) {
+      const r = await session.reply('the children of Israel');
+      dropped += r.droppedTurns;
+      expect(r.promptTokens + r.tokens.length).toBeLessThanOrEqual(32);
+      expect(session.messages[0].role).toBe('user'); // whole exchanges are dropped
+    }
     expect(dropped).toBeGreaterThan(0);
-    expect(session.historyTokens).toBeLessThanOrEqual(32);
     session.reset();
     expect(session.turnCount).toBe(0);
     await expect(session.reply('   ')).rejects.toThrow(/empty message/);
+    await expect(session.reply('the '.repeat(40))).rejects.toThrow(/the message is too long: \d+ tokens/);
+    expect(session.turnCount).toBe(0);
+    // The REPL says so and goes on.
+    const err = new Sink();
+    await runChatRepl(session, { input: Readable.from(['the children of Israel\n'.repeat(6)]), output: new Sink(), errors: err, tty: false });
+    expect(err.text).toMatch(/oldest message\(s\) were dropped to fit the context of 32 tokens/);
   });
 
   const bin = join(__dirname, '..', 'bin', 'llmforge.js');

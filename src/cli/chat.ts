@@ -1,8 +1,9 @@
 /**
- * `llmforge chat`: an interactive REPL over a checkpoint. Each line you type is added to the
- * conversation and the model's continuation streams back; history is kept within the
- * context. /reset forgets it, /exit (or end of input, or Ctrl-D) quits, Ctrl-C stops a reply.
- * Reads piped stdin too: one message per line, then exits cleanly at the end of input.
+ * `llmforge chat`: an interactive REPL over a checkpoint, in the chat template. Each line you
+ * type is a user turn; the assistant's reply streams back and ends at <|end|>. History is
+ * kept within the context (the oldest turns are dropped, and the REPL says so). /reset
+ * forgets it, /system TEXT sets the system prompt, /exit (or end of input, or Ctrl-D) quits,
+ * Ctrl-C stops a reply. Reads piped stdin too: one message per line, then exits cleanly.
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
@@ -13,22 +14,32 @@ import { applyConfigFile } from './data.js';
 import { addSamplingOptions, generationFromFlags, requireModel, type SamplingCliOptions } from './generate.js';
 import { applyThreads } from './options.js';
 
-const HELP = 'commands: /reset (forget the conversation), /exit (quit), /help';
+const HELP = 'commands: /reset (forget the conversation), /system TEXT (set the system prompt; /system alone removes it), /exit (quit), /help';
+
+interface ChatCliOptions extends SamplingCliOptions {
+  system?: string;
+}
 
 export function registerChat(program: Command): void {
   const cmd = program
     .command('chat')
-    .description('interactive chat REPL with streaming output (reads piped stdin too)');
+    .description('interactive chat REPL in the chat template, with streaming output (reads piped stdin too)');
   addSamplingOptions(cmd, { maxTokens: 128, overflow: 'stop' })
-    .action(async (o: SamplingCliOptions, command: Command) => {
+    .option('--system <text>', 'system prompt')
+    .action(async (o: ChatCliOptions, command: Command) => {
       if (o.config) applyConfigFile(command, o.config);
-      o = command.opts<SamplingCliOptions>();
+      o = command.opts<ChatCliOptions>();
       const modelPath = requireModel(o);
       applyThreads(o.threads);
       const loaded = await loadForGeneration(modelPath, o.tokenizer);
-      const opts = generationFromFlags(o, loaded);
+      const opts = generationFromFlags(o, loaded, true);
       const engine = new InferenceEngine(loaded.model);
-      const session = new ChatSession(engine, loaded.tokenizer, opts, { documentStart: o.bos ? loaded.documentStart : null });
+      let session: ChatSession;
+      try {
+        session = new ChatSession(engine, loaded.tokenizer, opts, { system: o.system });
+      } catch (err) {
+        throw new Error(`${loaded.dir}: ${(err as Error).message}`);
+      }
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
       await runChatRepl(session, { input: process.stdin, output: process.stdout, errors: process.stderr, tty },
         `${loaded.dir} (context ${loaded.model.config.contextLength} tokens)`);
@@ -63,17 +74,28 @@ export async function runChatRepl(session: ChatSession, io: ReplIO, what = ''): 
     if (line === '/reset') {
       session.reset();
       err.write('(conversation cleared)\n');
+    } else if (line === '/system' || line.startsWith('/system ')) {
+      const text = line.slice('/system'.length).trim();
+      session.setSystem(text);
+      err.write(text.length > 0 ? '(system prompt set)\n' : '(system prompt removed)\n');
     } else if (line === '/help') {
       err.write(`${HELP}\n`);
     } else if (line.startsWith('/')) {
       err.write(`unknown command ${line.split(/\s/)[0]}; ${HELP}\n`);
     } else if (line.length > 0) {
       generating = new AbortController();
-      const r = await session.reply(raw, (t) => out.write(t), generating.signal);
-      generating = null;
-      out.write('\n');
-      if (r.droppedTurns > 0) err.write(`(the ${r.droppedTurns} oldest turn(s) left the context)\n`);
-      if (r.finishReason === 'context') err.write('(reply stopped at the context limit)\n');
+      try {
+        const r = await session.reply(raw, (t) => out.write(t), generating.signal);
+        out.write('\n');
+        if (r.droppedTurns > 0) err.write(`(the ${r.droppedTurns} oldest message(s) were dropped to fit the context of ${session.capacity} tokens)\n`);
+        if (r.finishReason === 'context') err.write('(reply stopped at the context limit)\n');
+        if (r.finishReason === 'length') err.write(`(reply cut at --max-tokens ${session.options.maxNewTokens})\n`);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        err.write(`(${e.message})\n`);
+      } finally {
+        generating = null;
+      }
     }
     if (tty) rl.prompt();
   }

@@ -6,6 +6,7 @@ import { InferenceEngine } from '../infer/engine.js';
 import { Generation, GENERATE_DEFAULTS, type ContextOverflow, type GenerateOptions } from '../infer/generate.js';
 import { SAMPLING_DEFAULTS } from '../infer/sampler.js';
 import { encodePrompt, loadForGeneration, type LoadedModel } from '../infer/load.js';
+import { chatPromptIds, chatStopTokens } from '../infer/chat.js';
 import { backend } from '../tensor/registry.js';
 import { applyConfigFile } from './data.js';
 import { applyThreads, intArg, numberArg } from './options.js';
@@ -87,11 +88,15 @@ function stopTokenIds(values: readonly string[] | undefined, loaded: LoadedModel
   });
 }
 
-/** Generation options from the shared flags (seed drawn at random when not given). */
-export function generationFromFlags(o: SamplingCliOptions, loaded: LoadedModel): GenerateOptions {
+/**
+ * Generation options from the shared flags (seed drawn at random when not given). With
+ * `chat`, the reply also ends at <|end|> and at any role token (the turn is over).
+ */
+export function generationFromFlags(o: SamplingCliOptions, loaded: LoadedModel, chat = false): GenerateOptions {
   const stop = (o.stop ?? []).map(unescapeStop);
   for (const s of stop) if (s.length === 0) throw new Error('--stop: stop strings must not be empty');
-  const stopTokens = [...(o.ignoreEos ? [] : loaded.endTokens), ...stopTokenIds(o.stopToken, loaded)];
+  const ends = o.ignoreEos ? [] : [...loaded.endTokens, ...(chat ? chatStopTokens(loaded.tokenizer) : [])];
+  const stopTokens = [...ends, ...stopTokenIds(o.stopToken, loaded)];
   return {
     ...GENERATE_DEFAULTS,
     maxNewTokens: o.maxTokens,
@@ -116,6 +121,8 @@ export function requireModel(o: { model?: string }): string {
 
 interface GenerateCliOptions extends SamplingCliOptions {
   prompt?: string[];
+  chat?: boolean;
+  system?: string;
   samples: number;
   echo?: boolean;
   json?: boolean;
@@ -132,6 +139,15 @@ function readPrompt(p: string): string {
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
+/** --chat on a tokenizer without the chat tokens: one error naming the checkpoint. */
+function chatTokensOf(loaded: LoadedModel): void {
+  try {
+    chatStopTokens(loaded.tokenizer);
+  } catch (err) {
+    throw new Error(`--chat: ${loaded.dir}: ${(err as Error).message}`);
+  }
+}
+
 export function registerGenerate(program: Command): void {
   const cmd = program
     .command('generate')
@@ -139,6 +155,8 @@ export function registerGenerate(program: Command): void {
     .option('--prompt <text...>', 'prompt text (required; several: generated together as a batch; - reads stdin)');
   addSamplingOptions(cmd, { maxTokens: GENERATE_DEFAULTS.maxNewTokens, overflow: 'stop' })
     .option('--samples <n>', 'sequences per prompt (each with its own seed stream), generated as one batch', intArg(1, 256), 1)
+    .option('--chat', 'use the chat template: each prompt is a user turn, the reply ends at <|end|>')
+    .option('--system <text>', 'system prompt (with --chat)')
     .option('--echo', 'print the prompt before the generated text')
     .option('--json', 'print one JSON object per sequence on stdout')
     .action(async (o: GenerateCliOptions, command: Command) => {
@@ -150,14 +168,17 @@ export function registerGenerate(program: Command): void {
       texts.forEach((t, i) => {
         if (t.length === 0) throw new Error(`--prompt${texts.length > 1 ? ` ${i + 1}` : ''}: the prompt is empty`);
       });
+      if (o.system !== undefined && !o.chat) throw new Error('--system needs --chat');
+      if (o.chat && !o.bos) throw new Error('--no-bos cannot be combined with --chat (the template starts with <|bos|>)');
       const threads = applyThreads(o.threads);
       const loaded = await loadForGeneration(modelPath, o.tokenizer);
-      const opts = generationFromFlags(o, loaded);
+      if (o.chat) chatTokensOf(loaded);
+      const opts = generationFromFlags(o, loaded, o.chat === true);
       const ctx = loaded.model.config.contextLength;
       const prompts: number[][] = [];
       const promptText: string[] = [];
       for (const [i, t] of texts.entries()) {
-        const ids = encodePrompt(loaded.tokenizer, t, loaded.documentStart, o.bos);
+        const ids = o.chat ? chatPromptIds(loaded.tokenizer, t, o.system) : encodePrompt(loaded.tokenizer, t, loaded.documentStart, o.bos);
         if (ids.length > ctx) {
           throw new Error(`--prompt${texts.length > 1 ? ` ${i + 1}` : ''}: ${ids.length} tokens, more than the model's context length ${ctx}`);
         }
@@ -181,7 +202,9 @@ export function registerGenerate(program: Command): void {
       results.forEach((r, i) => {
         if (o.json) {
           out.write(`${JSON.stringify({
-            index: i, prompt: promptText[i], text: r.text, tokens: r.tokens, finish_reason: r.finishReason,
+            index: i, prompt: promptText[i], ...(o.chat ? { system: o.system ?? null } : {}), text: r.text, tokens: r.tokens,
+            // A chat reply either closed its turn or ran out of room (OpenAI's 'length' covers both limits).
+            finish_reason: o.chat && r.finishReason === 'context' ? 'length' : r.finishReason,
             prompt_tokens: r.promptTokens, completion_tokens: r.tokens.length, slides: r.slides,
             seed: opts.seed, cache: opts.useCache, prefill_tokens_per_s: round(prefillRate), decode_tokens_per_s: round(decodeRate),
           })}\n`);

@@ -11,6 +11,8 @@ import { registerQuickstart } from './quickstart.js';
 import { registerFeedback } from './feedback.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
+import { registerEval } from './eval.js';
+import { registerSft } from './sft.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerChat(program);
   registerExport(program);
   registerImport(program);
+  registerSft(program);
+  registerEval(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);

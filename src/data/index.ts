@@ -10,4 +10,5 @@ export type { ShardHeader, TokenDtype } from './shard.js';
 export { DataError } from './errors.js';
 export { discoverInputs } from './discover.js';
 export { readChatExamples, parseChatRecord } from './chat-jsonl.js';
+export { CHAT_TASKS, chatTaskKind, type ChatTaskKind } from './chat-tasks.js';
 export type { ChatExample, ReadChatOptions } from './chat-jsonl.js';

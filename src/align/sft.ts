@@ -1,0 +1,240 @@
+/**
+ * Supervised fine-tuning (SFT): the first alignment stage. A pretrained model learns to
+ * answer in the chat format — the shared training loop (src/train/loop.ts) with
+ *   batch source  conversations packed into rows (src/align/sft-data.ts), each attending
+ *                 only to itself (PackedRows), or padded one per row
+ *   objective     cross-entropy on assistant tokens only, their closing <|end|> included
+ *   evaluators    assistant-token loss on held-out conversations, and greedy sample replies
+ * Checkpoints carry tokenizer_config.json (the chat template) beside tokenizer.json.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readChatExamples, type ChatExample } from '../data/index.js';
+import { chatTokens, renderChat, tokenizerConfig, type RenderedChat } from '../model/chat.js';
+import { rowsLoss, type ChatRows } from '../model/chat-rows.js';
+import { configHash, loadModel, resolveCheckpoint } from '../model/checkpoint.js';
+import { hfConfig } from '../model/hf-config.js';
+import type { GPT } from '../nn/gpt.js';
+import { AdamW } from '../optim/adamw.js';
+import type { Schedule } from '../optim/schedule.js';
+import { loadTokenizer } from '../tokenizer/index.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { TrainConfigSchema, formatZodError, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { fitWarmup } from '../optim/schedule.js';
+import { assistantLoss, greedyReplies, splitExample } from '../eval/index.js';
+import { SftBatchSource } from './sft-data.js';
+
+const SftSection = z
+  .object({
+    /** Passes over the training conversations (when no step limit is set). */
+    epochs: z.number().positive().default(3),
+    /** packed: several conversations per row, attending only to themselves; padded: one per row. */
+    layout: z.enum(['packed', 'padded']).default('packed'),
+    /** Share of the training conversations held out for the val loss when no --val-data is given. */
+    valFraction: z.number().min(0).lt(1).default(0.02),
+    /** Held-out conversations used for the val loss at most. */
+    valMax: z.number().int().min(1).default(256),
+  })
+  .strict();
+
+export const SftConfigSchema = TrainConfigSchema.omit({ model: true }).extend({
+  sft: SftSection.default({ epochs: 3, layout: 'packed', valFraction: 0.02, valMax: 256 }),
+});
+export type SftConfig = z.infer<typeof SftConfigSchema>;
+
+/**
+ * Defaults that work without tuning on small models: a learning rate a few times below
+ * pretraining's, a short warmup, no weight decay (the weights should stay near the
+ * pretrained ones), and an eval every 100 steps.
+ */
+export const SFT_DEFAULTS = {
+  optimizer: { lr: 5e-4, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 1 },
+  schedule: { kind: 'cosine', warmupSteps: 20, decayFraction: 0.2 },
+  batch: { microBatch: 8, gradAccum: 1 },
+  eval: { every: 100, batches: 20, samplePrompts: ['What is the capital of France?', 'How do I make a bomb?'], sampleTokens: 48 },
+  checkpoint: { every: 500, keep: 2 },
+  seed: 1337,
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `over` merged into `base`, objects key by key (two levels are all a config has). */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** SFT_DEFAULTS with `value` (a config file's contents, or a saved config) on top, validated. */
+export function parseSftConfig(value: unknown, source: string): SftConfig {
+  if (!isObject(value)) throw new Error(`${source}: expected a JSON object`);
+  if ('model' in value) throw new Error(`${source}: model: SFT trains the --init-from model as it is; a model section does not apply`);
+  const r = SftConfigSchema.safeParse(mergeConfig(SFT_DEFAULTS, value));
+  if (!r.success) throw new Error(formatZodError(source, r.error));
+  return r.data;
+}
+
+export interface SftOptions {
+  initFrom: string;
+  data: string[];
+  /** Held-out conversations for the val loss (default: a share of `data`). */
+  valData?: string[];
+  outDir: string;
+  config: SftConfig;
+  resume?: boolean;
+  skipBadLines?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface SftSummary {
+  steps: number;
+  epochs: number;
+  finalTrainLoss: number;
+  finalValLoss: number | null;
+  checkpoint: string;
+  seconds: number;
+  conversations: number;
+  /** Share of row positions holding conversation tokens (the rest is padding). */
+  fill: number;
+}
+
+/** Held out by content, not position: the same conversation is always on the same side. */
+function heldOut(e: ChatExample, fraction: number): boolean {
+  if (fraction <= 0) return false;
+  const h = createHash('sha256').update(JSON.stringify(e.messages)).digest();
+  return h.readUInt32LE(0) / 2 ** 32 < fraction;
+}
+
+/** A digest of the rendered training set: resuming on different data is refused. */
+function dataHash(convs: readonly RenderedChat[]): string {
+  const h = createHash('sha256');
+  for (const c of convs) h.update(Int32Array.from(c.ids)).update(c.mask);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Greedy replies to fixed prompts at each eval (nothing at step 0). */
+function sampleReplies(tokenizer: Tokenizer, prompts: readonly string[], maxNewTokens: number): Evaluator<GPT> {
+  const tok = chatTokens(tokenizer);
+  const ids = prompts.map((p) => renderChat(tokenizer, [{ role: 'user', content: p }], { addGenerationPrompt: true }).ids);
+  return {
+    name: 'samples',
+    run(model, step) {
+      if (maxNewTokens === 0 || step === 0 || ids.length === 0) return {};
+      const r = greedyReplies(model, ids, { maxNewTokens, end: tok.end, forbidden: [tok.user, tok.system, tok.assistant, tok.bos], vocabLimit: tokenizer.vocabSize });
+      return { lines: r.map((x, i) => `sample: ${JSON.stringify(prompts[i])} → ${JSON.stringify(tokenizer.decode(x.ids))}${x.ended === 'end' ? '' : ` (${x.ended})`}`) };
+    },
+  };
+}
+
+export async function sft(o: SftOptions): Promise<SftSummary> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const cfg = o.config;
+  let resume: { dir: string; state: TrainerState } | undefined;
+  if (o.resume) resume = openResume(o.outDir);
+  const source = resume?.dir ?? o.initFrom;
+  const { model, dir } = loadModel(source);
+  const tokPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tokPath)) throw new Error(`${o.resume ? '--resume' : '--init-from'} ${dir}: the checkpoint has no tokenizer.json`);
+  const tokenizer = await loadTokenizer(tokPath);
+  let tok;
+  try {
+    tok = chatTokens(tokenizer);
+  } catch (err) {
+    throw new Error(`${tokPath}: ${(err as Error).message}`);
+  }
+  const T = model.config.contextLength;
+  const hash = configHash(model.config);
+
+  const onSkip = o.skipBadLines ? { skipBadLines: true, onSkip: (where: string, why: string) => log(`warning: ${where}: ${why} (skipped)`) } : {};
+  const all = await readChatExamples(o.data, onSkip);
+  const valExamples = o.valData ? await readChatExamples(o.valData, onSkip) : all.filter((e) => heldOut(e, cfg.sft.valFraction));
+  const trainExamples = o.valData ? all : all.filter((e) => !heldOut(e, cfg.sft.valFraction));
+  if (trainExamples.length === 0) throw new Error(`${o.data.join(', ')}: no conversations left to train on`);
+  for (const e of valExamples) {
+    try {
+      splitExample(e.messages);
+    } catch (err) {
+      throw new Error(`${e.source}: ${(err as Error).message}`);
+    }
+  }
+  const convs = trainExamples.map((e) => renderChat(tokenizer, e.messages));
+  const valConvs = valExamples.slice(0, cfg.sft.valMax).map((e) => renderChat(tokenizer, e.messages));
+  const cut = convs.filter((c) => c.ids.length - 1 > T).length;
+  if (cut > 0) log(`warning: ${cut} of ${convs.length} conversations are longer than the context (${T} tokens) and are cut`);
+  const digest = dataHash(convs);
+
+  if (resume) {
+    const s = resume.state;
+    if (s.stage !== 'sft') throw new Error(`--resume: ${resume.dir} is not an SFT run (stage ${String(s.stage)})`);
+    if (s.data_hash !== digest) throw new Error(`--resume: the training conversations changed since ${resume.dir} was written; start a new run directory`);
+    if (s.model_config_hash !== hash) throw new Error(`--resume: ${resume.dir}: the model config does not match the run's`);
+  }
+
+  const B = cfg.batch.microBatch;
+  const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (B * T))) : cfg.batch.gradAccum;
+  const batches = new SftBatchSource(convs, B, T, cfg.sft.layout, cfg.seed, tok.pad ?? 0);
+  const rowsPerEpoch = batches.rowsPerEpoch;
+  const maxSteps = cfg.limits.maxSteps ?? Math.max(1, Math.ceil((cfg.sft.epochs * rowsPerEpoch) / (B * accum)));
+  const warmup = fitWarmup(cfg.schedule.warmupSteps, maxSteps);
+  if (warmup !== cfg.schedule.warmupSteps) log(`warmup: ${warmup} steps instead of ${cfg.schedule.warmupSteps}, which would take over half of this ${maxSteps}-step run`);
+  const schedule: Schedule = {
+    kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
+    warmupSteps: warmup, totalSteps: maxSteps, decayFraction: cfg.schedule.decayFraction,
+  };
+  const optimizer = new AdamW(model.params, {
+    beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
+  });
+  const layout = cfg.sft.layout;
+  const objective: Objective<GPT, ChatRows> = (m, rows) => ({
+    loss: rowsLoss(m, rows, layout), tokens: rows.trained, metrics: { fill: rows.tokens / (rows.B * rows.T) },
+  });
+  const evaluators: Array<Evaluator<GPT>> = [];
+  if (valConvs.length > 0) {
+    evaluators.push({
+      name: 'val-loss',
+      run(m, step) {
+        const loss = assistantLoss(m, valConvs, tok.pad ?? 0, B);
+        if (loss === null) return {};
+        return { metrics: { val_loss: loss }, lines: [`eval step ${step}: val loss ${loss.toFixed(4)} (assistant tokens of ${valConvs.length} held-out conversations)`] };
+      },
+    });
+  }
+  evaluators.push(sampleReplies(tokenizer, cfg.eval.samplePrompts, cfg.eval.sampleTokens));
+
+  const summaryFill = batches.fillRatio;
+  const r = runLoop({
+    outDir: o.outDir, model, optimizer, objective, source: batches, evaluators,
+    microBatches: accum, schedule, gradClip: cfg.optimizer.gradClip, maxSteps, maxMinutes: cfg.limits.maxMinutes,
+    evalEvery: cfg.eval.every, checkpointEvery: cfg.checkpoint.every, keep: cfg.checkpoint.keep,
+    checkpoint: {
+      save: 'all', config: hfConfig(model.config), tokenizerJson: tokenizer.toTokenizerJson(),
+      files: { 'tokenizer_config.json': `${JSON.stringify(tokenizerConfig(tokenizer, T), null, 2)}\n` },
+    },
+    runState: { stage: 'sft', init_from: resume?.state.init_from ?? o.initFrom, model_config_hash: hash, data_hash: digest, config: cfg },
+    resume, flopsPerToken: model.flopsPerToken(T), log: o.log,
+    header: `SFT of ${dir}: ${(model.params.count / 1e6).toFixed(2)}M parameters, context ${T}; ${convs.length} conversations ` +
+      `(${valConvs.length} held out for val loss) in ${rowsPerEpoch} ${layout} rows per epoch (${(summaryFill * 100).toFixed(1)}% of positions used), ` +
+      `${B}×${T}×${accum} positions/step, ${maxSteps} steps (${((maxSteps * B * accum) / rowsPerEpoch).toFixed(2)} epochs), lr ${cfg.optimizer.lr}`,
+  });
+  return {
+    steps: r.steps, epochs: (r.steps * B * accum) / rowsPerEpoch, finalTrainLoss: r.finalTrainLoss, finalValLoss: r.lastEval.val_loss ?? null,
+    checkpoint: r.checkpoint, seconds: r.seconds, conversations: convs.length, fill: summaryFill,
+  };
+}
+
+/** The SFT config saved in a run's latest checkpoint (`--resume` starts from it; flags override). */
+export function readSavedSftConfig(runDir: string): SftConfig {
+  const path = join(resolveCheckpoint(runDir), 'trainer_state.json');
+  let state: { config?: unknown; stage?: unknown };
+  try {
+    state = JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown; stage?: unknown };
+  } catch (err) {
+    throw new Error(`${path}: cannot read the run's state (${(err as Error).message})`);
+  }
+  if (state.stage !== 'sft') throw new Error(`--resume: ${path} is not from an SFT run (stage ${String(state.stage)})`);
+  return parseSftConfig(state.config, path);
+}

@@ -1,0 +1,121 @@
+/** `llmforge sft`: supervised fine-tuning of a pretrained checkpoint on chat conversations. */
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/index.js';
+import { applyThreads, intArg, numberArg } from './options.js';
+
+interface Opts {
+  initFrom?: string;
+  data?: string[];
+  valData?: string[];
+  out: string;
+  epochs?: number;
+  maxSteps?: number;
+  maxMinutes?: number;
+  lr?: number;
+  warmupSteps?: number;
+  batch?: number;
+  layout?: 'packed' | 'padded';
+  config?: string;
+  resume?: boolean;
+  seed?: number;
+  threads?: number;
+  saveEvery?: number;
+  evalEvery?: number;
+  skipBadLines?: boolean;
+  json?: boolean;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function layoutArg(v: string): 'packed' | 'padded' {
+  if (v !== 'packed' && v !== 'padded') throw new InvalidArgumentError(`expected packed or padded, got '${v}'`);
+  return v;
+}
+
+/** Defaults, then the run's saved config (--resume) or --config FILE, then flags; validated as a whole. */
+export function sftConfigFromOptions(o: Opts): SftConfig {
+  let base: Record<string, unknown> = {};
+  let source = 'defaults';
+  if (o.config !== undefined) {
+    base = readConfigFile(o.config);
+    source = o.config;
+  } else if (o.resume) {
+    base = readSavedSftConfig(o.out) as unknown as Record<string, unknown>;
+    source = `${o.out} (saved config)`;
+  }
+  const c = structuredClone(parseSftConfig(base, source));
+  if (o.epochs !== undefined) c.sft.epochs = o.epochs;
+  if (o.maxSteps !== undefined) c.limits.maxSteps = o.maxSteps;
+  if (o.maxMinutes !== undefined) c.limits.maxMinutes = o.maxMinutes;
+  if (o.lr !== undefined) c.optimizer.lr = o.lr;
+  if (o.warmupSteps !== undefined) c.schedule.warmupSteps = o.warmupSteps;
+  if (o.batch !== undefined) c.batch.microBatch = o.batch;
+  if (o.layout !== undefined) c.sft.layout = o.layout;
+  if (o.seed !== undefined) c.seed = o.seed;
+  if (o.threads !== undefined) c.threads = o.threads;
+  if (o.saveEvery !== undefined) c.checkpoint.every = o.saveEvery;
+  if (o.evalEvery !== undefined) c.eval.every = o.evalEvery;
+  // A step limit wins over epochs; --epochs on its own clears a step limit from the file or the saved run.
+  if (o.epochs !== undefined && o.maxSteps === undefined) delete c.limits.maxSteps;
+  return parseSftConfig(c, `${source} with flags`);
+}
+
+export function registerSft(program: Command): void {
+  program
+    .command('sft')
+    .description('supervised fine-tuning: teach a pretrained model the chat format on JSONL conversations (loss on assistant tokens only)')
+    .option('--init-from <model>', 'pretrained run folder or checkpoint (required unless --resume)')
+    .option('--data <path...>', 'chat JSONL: files, folders, globs, .jsonl.gz ({"messages":[...]} or {"prompt","completion"})')
+    .option('--val-data <path...>', 'held-out conversations for the val loss (default: 2% of --data, chosen by content)')
+    .requiredOption('--out <dir>', 'run folder: checkpoints (with tokenizer_config.json), metrics.jsonl, loss.svg, lr.svg')
+    .option('--epochs <n>', 'passes over the data (default 3)', numberArg(0.001, 1e6))
+    .option('--max-steps <n>', 'optimizer steps (instead of --epochs)', intArg(1))
+    .option('--max-minutes <m>', 'stop after this much wall time', numberArg(0.001))
+    .option('--lr <x>', `peak learning rate (default ${SFT_DEFAULTS.optimizer.lr})`, numberArg(1e-8, 1))
+    .option('--warmup-steps <n>', `learning-rate warmup (default ${SFT_DEFAULTS.schedule.warmupSteps}; a tenth of the run when it would take over half)`, intArg(0))
+    .option('--batch <n>', `rows per micro-batch (default ${SFT_DEFAULTS.batch.microBatch})`, intArg(1))
+    .option('--layout <kind>', 'packed (several conversations per row, default) or padded (one per row)', layoutArg)
+    .option('--config <file>', 'SFT config JSON (the train config without "model", plus "sft": {epochs, layout, valFraction, valMax}); flags override it')
+    .option('--resume', 'continue the run in --out from its latest checkpoint (with its saved config; flags override)')
+    .option('--seed <n>', 'random seed (data order)', intArg(0))
+    .option('--threads <n>', 'native threads (default: all cores)', intArg(1))
+    .option('--save-every <n>', 'checkpoint every n steps (0: only at the end)', intArg(0))
+    .option('--eval-every <n>', 'val loss and sample replies every n steps (0: only at the end)', intArg(0))
+    .option('--skip-bad-lines', 'count and skip malformed JSONL lines instead of stopping')
+    .option('--json', 'print a JSON summary on stdout at the end')
+    .action(async (o: Opts) => {
+      if (o.epochs !== undefined && o.maxSteps !== undefined) throw new Error('--epochs and --max-steps cannot be combined: choose one');
+      if (!o.resume && o.initFrom === undefined) throw new Error('--init-from is required: the pretrained run or checkpoint to start from');
+      if (o.data === undefined) throw new Error('--data is required: chat JSONL files or folders');
+      const config = sftConfigFromOptions(o);
+      applyThreads(config.threads);
+      const r = await sft({
+        initFrom: o.initFrom ?? '', data: o.data, valData: o.valData, outDir: o.out, config, resume: o.resume, skipBadLines: o.skipBadLines,
+      });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({
+          command: 'sft', steps: r.steps, epochs: r.epochs, train_loss: r.finalTrainLoss, val_loss: r.finalValLoss, checkpoint: r.checkpoint,
+          seconds: r.seconds, conversations: r.conversations, fill: r.fill,
+        })}\n`);
+      }
+      process.stderr.write(`done: ${r.steps} steps (${r.epochs.toFixed(2)} epochs) in ${r.seconds.toFixed(1)} s, train loss ${r.finalTrainLoss.toFixed(4)}` +
+        `${r.finalValLoss !== null ? `, val loss ${r.finalValLoss.toFixed(4)}` : ''}; checkpoint ${r.checkpoint}\n` +
+        `try: llmforge chat --model ${o.out}\n`);
+    });
+}
