@@ -5,6 +5,7 @@ import { registerBenchGenerate } from './bench-generate.js';
 import { registerBenchPrepare } from './bench-prepare.js';
 import { registerBenchTokenizer } from './bench-tokenizer.js';
 import { registerBenchMatmul } from './bench-matmul.js';
+import { registerBenchServe } from './bench-serve.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('measure the speed of the engine and each stage');
@@ -13,4 +14,5 @@ export function registerBench(program: Command): void {
   registerBenchPrepare(bench);
   registerBenchTokenizer(bench);
   registerBenchMatmul(bench);
+  registerBenchServe(bench);
 }

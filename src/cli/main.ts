@@ -13,6 +13,7 @@ import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { registerEval } from './eval.js';
 import { registerSft } from './sft.js';
+import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerSft(program);
   registerEval(program);
+  registerServe(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);

@@ -160,6 +160,25 @@ export class InferenceEngine {
     return this.cache.tokens(row).length;
   }
 
+  /** Rows free to acquire. */
+  get freeRows(): number {
+    return this.cache.freeRows;
+  }
+
+  /**
+   * Takes a free row for a new sequence (null when all are taken); the row holding the
+   * longest prefix of `prompt` is preferred, so prefill() recomputes as little as possible.
+   * For schedulers whose sequences join and leave at any step; Generation uses fixed rows.
+   */
+  acquireRow(prompt?: ArrayLike<number>): number | null {
+    return this.cache.acquire(prompt);
+  }
+
+  /** Gives a row back (its cache stays for prefix reuse). */
+  releaseRow(row: number): void {
+    this.cache.release(row);
+  }
+
   /** Empties one row, or all rows. */
   reset(row?: number): void {
     this.cache.reset(row);

@@ -5,6 +5,10 @@
  * their Hkv key/value heads. Each row (one sequence of a batch) also remembers the token ids
  * it holds, so a new prompt that starts with the same tokens (a chat's history, a shared
  * system prompt) reuses their entries instead of recomputing them.
+ *
+ * Rows can also be taken and given back one at a time (acquire / release), for a scheduler
+ * whose sequences join and leave the batch at any step (continuous batching). A released
+ * row keeps its tokens, so the next sequence that starts the same way reuses them.
  */
 export class KVCache {
   readonly k: Float32Array[] = [];
@@ -14,6 +18,8 @@ export class KVCache {
   /** Tokens held by each row. */
   readonly lengths: Int32Array;
   private readonly ids: Int32Array[] = [];
+  private readonly taken: Uint8Array;
+  private takenCount = 0;
 
   constructor(
     readonly nLayer: number,
@@ -32,6 +38,7 @@ export class KVCache {
       this.v.push(new Float32Array(n));
     }
     this.lengths = new Int32Array(rows);
+    this.taken = new Uint8Array(rows);
     for (let r = 0; r < rows; r++) this.ids.push(new Int32Array(capacity));
   }
 
@@ -69,6 +76,47 @@ export class KVCache {
   reset(row?: number): void {
     if (row === undefined) this.lengths.fill(0);
     else this.truncate(row, 0);
+  }
+
+  /** Rows not taken by acquire(). */
+  get freeRows(): number {
+    return this.rows - this.takenCount;
+  }
+
+  /** Whether acquire() handed out this row (and release() has not given it back). */
+  isTaken(row: number): boolean {
+    this.checkRow(row);
+    return this.taken[row] === 1;
+  }
+
+  /**
+   * Takes a free row, or returns null when every row is taken. With `prefer`, the free row
+   * already holding the longest prefix of it wins (lowest row on ties), so a new sequence
+   * reuses what a finished one left behind; otherwise the lowest free row.
+   */
+  acquire(prefer?: ArrayLike<number>): number | null {
+    let best = -1;
+    let bestLen = -1;
+    for (let r = 0; r < this.rows; r++) {
+      if (this.taken[r] === 1) continue;
+      const len = prefer === undefined ? 0 : this.commonPrefix(r, prefer);
+      if (len > bestLen) {
+        best = r;
+        bestLen = len;
+      }
+    }
+    if (best < 0) return null;
+    this.taken[best] = 1;
+    this.takenCount++;
+    return best;
+  }
+
+  /** Gives a row back. Its tokens stay cached for prefix reuse until it is overwritten. */
+  release(row: number): void {
+    this.checkRow(row);
+    if (this.taken[row] === 0) throw new RangeError(`KVCache: row ${row} is not taken`);
+    this.taken[row] = 0;
+    this.takenCount--;
   }
 
   /** Length of the longest common prefix of what `row` holds and `ids`. */
