@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT } from '../src/nn/gpt.js';
 import { preset } from '../src/nn/config.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainTokenizer } from '../src/tokenizer/index.js';
 import { startServer, type RunningServer, type ServeOptions } from '../src/serve/server.js';
 
