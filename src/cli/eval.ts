@@ -24,6 +24,7 @@ interface EvalCliOptions {
   suite?: 'chat' | 'base';
   data?: string[];
   tokenizer?: string;
+  adapter?: string;
   maxTokens: number;
   batch: number;
   replies?: string;
@@ -61,6 +62,7 @@ export function registerEval(program: Command): void {
     .option('--suite <name>', 'chat or base (required)', suiteArg)
     .option('--data <path...>', 'chat: JSONL conversations (default: examples/chat/heldout); base: a prepared data folder (required)')
     .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
+    .option('--adapter <dir>', 'apply a LoRA adapter (PEFT folder, or a finetune run) unmerged')
     .option('--max-tokens <n>', 'chat: reply budget in tokens', intArg(1), 128)
     .option('--batch <n>', 'sequences evaluated together', intArg(1, 1024), 32)
     .option('--replies <file>', 'chat: also write every prompt, reply and verdict to this JSONL file')
@@ -76,7 +78,7 @@ export function registerEval(program: Command): void {
       if (o.suite === 'base' && (o.data === undefined || o.data.length !== 1)) throw new Error('--suite base needs --data PREPARED_DIR (one folder from llmforge data prepare)');
       if (o.suite === 'base' && o.replies !== undefined) throw new Error('--replies is for --suite chat');
       applyThreads(o.threads);
-      const loaded = await loadForGeneration(o.model, o.tokenizer);
+      const loaded = await loadForGeneration(o.model, o.tokenizer, undefined, o.adapter);
       const bar: { p: Progress | null } = { p: null };
       const onProgress = (done: number, total: number): void => {
         bar.p ??= new Progress({ total, label: 'eval', unit: o.suite === 'chat' ? 'conv' : 'window' });

@@ -14,6 +14,7 @@ import { registerImport } from './import.js';
 import { registerEval } from './eval.js';
 import { registerSft } from './sft.js';
 import { registerServe } from './serve.js';
+import { registerFinetune } from './finetune.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSft(program);
   registerEval(program);
   registerServe(program);
+  registerFinetune(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);

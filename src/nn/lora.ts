@@ -141,3 +141,10 @@ const NO_TERMS: LoraTerm[] = [];
 export function setLoraForwards(adapters: readonly LoraAdapter[], forwards: number): void {
   for (const a of adapters) a.forwards = forwards;
 }
+
+/** ", of which 0.033M trainable (LoRA r 8, alpha 16 on q, v)" for a LoRA model; "" otherwise (training headers). */
+export function trainableNote(lora: LoraConfig | null, adapters: readonly LoraAdapter[]): string {
+  if (lora === null) return '';
+  const n = adapters.reduce((s, a) => s + a.a.size + a.b.size, 0);
+  return `, of which ${(n / 1e6).toFixed(3)}M trainable (LoRA r ${lora.rank}, alpha ${lora.alpha} on ${lora.targets.join(', ')})`;
+}

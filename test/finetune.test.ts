@@ -1,0 +1,105 @@
+// llmforge finetune --method lora on chat JSONL: a PEFT adapter folder, checkpoints with only
+// the adapter and its moments, exact resume, merge equal to unmerged, --adapter on generate.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './cli-in-process.js';
+import { makeChatModel } from './serve-helpers.js';
+import { readSafetensors } from '../src/tensor/safetensors.js';
+import { loadModel, loadModelWithAdapter, mergeAdapters } from '../src/model/index.js';
+import { InferenceEngine } from '../src/infer/engine.js';
+import { useBackend } from '../src/tensor/registry.js';
+import { maxAbsDiff, randomIds } from './helpers.js';
+
+let dir: string;
+let base: string;
+let data: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'llmforge-ft-'));
+  base = await makeChatModel(join(dir, 'base'), 64);
+  const convs = Array.from({ length: 24 }, (_, i) => ({
+    messages: [{ role: 'user', content: `What does option -${'abcdefgh'[i % 8]} do?` }, { role: 'assistant', content: `It lists entry ${i % 8}.` }],
+  }));
+  data = join(dir, 'chat.jsonl');
+  writeFileSync(data, convs.map((c) => JSON.stringify(c)).join('\n') + '\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ft = (out: string, extra: string[] = []): Promise<{ stdout: string; stderr: string }> => runCli([
+  'finetune', '--init-from', base, '--data', data, '--out', out, '--method', 'lora', '--rank', '4', '--alpha', '8', '--dropout', '0.1',
+  '--targets', 'all', '--batch', '2', '--lr', '0.02', '--eval-every', '0', '--save-every', '2', '--threads', '1', '--json', ...extra,
+]);
+
+describe('llmforge finetune --method lora', () => {
+  it('writes a PEFT adapter; checkpoints hold only the adapter and its moments; resume is exact', async () => {
+    const a = join(dir, 'a');
+    const r = JSON.parse((await ft(a, ['--max-steps', '4'])).stdout) as Record<string, unknown>;
+    expect(r.method).toBe('lora');
+    expect(r.data).toBe('chat');
+    const cfg = JSON.parse(readFileSync(join(a, 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, lora_dropout: 0.1, task_type: 'CAUSAL_LM', bias: 'none', fan_in_fan_out: true });
+    expect(cfg.target_modules).toEqual(['c_attn', 'attn.c_proj', 'c_fc', 'mlp.c_proj']);
+    const adapter = readSafetensors(join(a, 'adapter', 'adapter_model.safetensors')).tensors;
+    expect(adapter.get('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight')?.shape).toEqual([4, 64]);
+    expect(adapter.get('base_model.model.transformer.h.0.attn.c_attn.lora_B.weight')?.shape).toEqual([192, 4]);
+    expect(adapter.get('base_model.model.transformer.h.1.mlp.c_proj.lora_A.weight')?.shape).toEqual([4, 256]);
+    expect(adapter.size).toBe(2 * 4 * 2);
+    const ck = join(a, 'checkpoints', 'step-0000004');
+    const weights = [...readSafetensors(join(ck, 'model.safetensors')).tensors.keys()];
+    expect(weights.length).toBe(16);
+    expect(weights.every((n) => n.includes('.lora_'))).toBe(true);
+    const moments = [...readSafetensors(join(ck, 'optimizer.safetensors')).tensors.keys()];
+    expect(moments.length).toBe(32);
+    expect(r.trainable_params).toBe(adapter.size === 16 ? [...adapter.values()].reduce((s, t) => s + t.data.length, 0) : -1);
+
+    const b = join(dir, 'b');
+    await ft(b, ['--max-steps', '2']);
+    await runCli(['finetune', '--data', data, '--out', b, '--resume', '--max-steps', '4', '--threads', '1']);
+    const resumed = readSafetensors(join(b, 'adapter', 'adapter_model.safetensors')).tensors;
+    for (const [name, t] of adapter) expect(maxAbsDiff(resumed.get(name)?.data ?? [], t.data), name).toBe(0);
+  }, 120_000);
+
+  it('merged and unmerged give the same logits and the same greedy text', async () => {
+    useBackend('native');
+    const a = join(dir, 'a');
+    const merged = join(dir, 'merged');
+    await runCli(['lora', 'merge', '--model', base, '--adapter', join(a, 'adapter'), '--out', merged]);
+    const withAdapter = loadModelWithAdapter(base, a).model;
+    const m = loadModel(merged).model;
+    const plain = loadModel(base).model;
+    const ids = randomIds(20, 300, 9);
+    const e1 = new InferenceEngine(withAdapter).feedAllLogits(0, ids);
+    const e2 = new InferenceEngine(m).feedAllLogits(0, ids);
+    expect(maxAbsDiff(e1, e2)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(e1, new InferenceEngine(plain).feedAllLogits(0, ids))).toBeGreaterThan(1e-3); // the adapter did learn something
+    expect(maxAbsDiff(mergeAdapters(withAdapter).params.data, m.params.data)).toBe(0);
+    const gen = (extra: string[]): Promise<{ stdout: string }> => runCli(['generate', '--prompt', 'What does option', '--temperature', '0', '--max-tokens', '12', '--threads', '1', ...extra]);
+    const unmergedText = (await gen(['--model', base, '--adapter', join(a, 'adapter')])).stdout;
+    expect((await gen(['--model', merged])).stdout).toBe(unmergedText);
+    expect((await gen(['--model', base])).stdout).not.toBe(unmergedText);
+  }, 120_000);
+
+  it('refuses an adapter it cannot apply, naming the file and field', async () => {
+    const bad = join(dir, 'bad');
+    rmSync(bad, { recursive: true, force: true });
+    await runCli(['lora', 'merge', '--model', base, '--adapter', join(dir, 'a'), '--out', join(dir, 'm2')]);
+    const cfgPath = join(dir, 'a', 'adapter', 'adapter_config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, use_dora: true }));
+    await expect(runCli(['generate', '--model', base, '--adapter', join(dir, 'a'), '--prompt', 'x'])).rejects.toThrow(/adapter_config\.json: use_dora/);
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, target_modules: ['q_proj'] }));
+    await expect(runCli(['generate', '--model', base, '--adapter', join(dir, 'a'), '--prompt', 'x'])).rejects.toThrow(/target_modules: 'q_proj' is no linear module of a gpt2 model/);
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    await expect(runCli(['finetune', '--init-from', base, '--data', data, '--out', bad, '--targets', 'q'])).rejects.toThrow(/c_attn/);
+  }, 60_000);
+});
+
+describe('loss/lr plots', () => {
+  it('a series flat up to rounding (lr 0.02 vs 0.020000000000000004) plots instead of looping forever', async () => {
+    const { ticks } = await import('../src/train/plot.js');
+    expect(ticks(0.02, 0.020000000000000004, 6).length).toBeLessThanOrEqual(62);
+    expect(ticks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
+  });
+});
