@@ -81,6 +81,19 @@ describe('llmforge finetune --method lora', () => {
     expect((await gen(['--model', base])).stdout).not.toBe(unmergedText);
   }, 120_000);
 
+  it('export: --adapter merges (same weights as exporting the merged model); --keep-adapter writes the PEFT adapter beside the base', async () => {
+    const a = join(dir, 'a');
+    await runCli(['export', '--model', base, '--adapter', a, '--format', 'hf', '--out', join(dir, 'hf-merged')]);
+    await runCli(['export', '--model', join(dir, 'merged'), '--format', 'hf', '--out', join(dir, 'hf-ref')]);
+    expect(readFileSync(join(dir, 'hf-merged', 'model.safetensors')).equals(readFileSync(join(dir, 'hf-ref', 'model.safetensors')))).toBe(true);
+    await runCli(['export', '--model', base, '--adapter', a, '--keep-adapter', '--format', 'hf', '--out', join(dir, 'hf-kept')]);
+    const cfg = JSON.parse(readFileSync(join(dir, 'hf-kept', 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(cfg.base_model_name_or_path).toBe(join(dir, 'hf-kept'));
+    await runCli(['export', '--model', base, '--format', 'hf', '--out', join(dir, 'hf-base')]);
+    expect(readFileSync(join(dir, 'hf-kept', 'model.safetensors')).equals(readFileSync(join(dir, 'hf-base', 'model.safetensors')))).toBe(true);
+    await expect(runCli(['export', '--model', base, '--keep-adapter', '--format', 'hf', '--out', join(dir, 'x')])).rejects.toThrow(/--keep-adapter needs --adapter/);
+  }, 60_000);
+
   it('refuses an adapter it cannot apply, naming the file and field', async () => {
     const bad = join(dir, 'bad');
     rmSync(bad, { recursive: true, force: true });
