@@ -3,7 +3,7 @@
 // machine in this run. Each script can also run alone (see its header). Output: the scripts' own lines.
 //
 //   npm run bench                 # all
-//   npm run bench -- train matmul # some: matmul, train, train-loop, nanogpt, tokenizer, prepare, generate, feedback, llamacpp, sft, serve
+//   npm run bench -- train matmul # some: matmul, train, train-loop, nanogpt, tokenizer, prepare, generate, feedback, llamacpp, sft, serve, finetune
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,7 @@ const suites = {
   feedback: ['feedback.mjs'],
   llamacpp: ['llamacpp.mjs'],
   sft: ['sft.mjs'],
+  finetune: ['finetune.mjs'],
   serve: ['serve.mjs'],
 };
 const wanted = process.argv.slice(2);
