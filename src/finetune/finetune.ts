@@ -16,7 +16,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpointConfig, resolveCheckpoint } from '../model/checkpoint.js';
 import type { LoraConfig } from '../nn/lora.js';
-import { sft, type SftConfig } from '../align/sft.js';
+import { sft, type SftConfig } from '../align/index.js';
 import { train, type TrainConfig } from '../train/index.js';
 
 export type FinetuneMethod = 'lora' | 'full';
