@@ -94,6 +94,25 @@ describe('llmforge finetune --method lora', () => {
     await expect(runCli(['export', '--model', base, '--keep-adapter', '--format', 'hf', '--out', join(dir, 'x')])).rejects.toThrow(/--keep-adapter needs --adapter/);
   }, 60_000);
 
+  it('a prepared data folder trains on next-token loss: lora writes an adapter, full a whole checkpoint', async () => {
+    const docs = join(dir, 'docs');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(docs, { recursive: true });
+    const bible = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
+    for (let i = 0; i < 4; i++) writeFileSync(join(docs, `doc${i}.txt`), bible.slice(i * 3000, (i + 1) * 3000));
+    const tok = join(base, 'checkpoints', 'step-000001', 'tokenizer.json');
+    await runCli(['data', 'prepare', '--input', docs, '--tokenizer', tok, '--out', join(dir, 'docs-data'), '--doc-chars', '500']);
+    const common = ['--init-from', base, '--data', join(dir, 'docs-data'), '--max-steps', '2', '--batch', '2', '--eval-every', '0', '--threads', '1', '--json'];
+    const l = JSON.parse((await runCli(['finetune', ...common, '--out', join(dir, 'docs-lora'), '--method', 'lora'])).stdout) as Record<string, unknown>;
+    expect(l).toMatchObject({ data: 'tokens', method: 'lora', adapter: join(dir, 'docs-lora', 'adapter') });
+    const lw = readSafetensors(join(dir, 'docs-lora', 'checkpoints', 'step-0000002', 'model.safetensors')).tensors;
+    expect([...lw.keys()].every((n) => n.includes('.lora_'))).toBe(true);
+    const f = JSON.parse((await runCli(['finetune', ...common, '--out', join(dir, 'docs-full'), '--method', 'full'])).stdout) as Record<string, unknown>;
+    expect(f).toMatchObject({ data: 'tokens', method: 'full', adapter: null });
+    expect(f.trainable_params).toBe(loadModel(base).model.params.count);
+    expect(loadModel(join(dir, 'docs-full')).model.params.count).toBe(f.trainable_params);
+  }, 120_000);
+
   it('refuses an adapter it cannot apply, naming the file and field', async () => {
     const bad = join(dir, 'bad');
     rmSync(bad, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** `llmforge finetune` (LoRA or full fine-tuning on a domain) and `llmforge lora merge`. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { finetune, dataKind, modelSectionOf, type FinetuneMethod } from '../finetune/index.js';
+import { finetune, dataKind, type FinetuneMethod } from '../finetune/index.js';
 import { parseLoraTargets, type LoraConfig } from '../nn/lora.js';
 import { loadModelWithAdapter, mergeAdapters, readCheckpointConfig, resolveCheckpoint, saveCheckpoint, readTokenizerJson } from '../model/index.js';
 import { hfConfig } from '../model/hf-config.js';
@@ -86,7 +86,6 @@ export function registerFinetune(program: Command): void {
         if (o.epochs !== undefined) throw new Error('--epochs applies to chat data; give --max-steps for a data folder');
         const { lr, batch, maxSteps, maxMinutes, warmupSteps, seed, threads, saveEvery, evalEvery, config } = flags;
         trainConfig = o.resume ? undefined : configFromOptions({ data: o.data[0], out: o.out, lr, batch, maxSteps, maxMinutes, warmupSteps, seed, threads, saveEvery, evalEvery, config });
-        if (trainConfig) trainConfig.model = modelSectionOf(initFrom);
         applyThreads(trainConfig?.threads ?? o.threads);
       }
       const r = await finetune({

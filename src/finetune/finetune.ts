@@ -75,12 +75,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneSummary> {
   }
   if (o.trainConfig === undefined && !o.resume) throw new Error('finetune: a data folder needs a train config');
   if (o.valData !== undefined) throw new Error('--val-data: a prepared data folder brings its own val split');
-  const r = await train({ dataDir: o.data[0], outDir: o.outDir, config: o.trainConfig, resume: o.resume, initFrom: o.resume ? undefined : o.initFrom, lora, stage: 'finetune', log: o.log });
+  const modelConfig = readCheckpointConfig(resolveCheckpoint(o.initFrom));
+  const r = await train({
+    dataDir: o.data[0], outDir: o.outDir, config: o.trainConfig, resume: o.resume, initFrom: o.resume ? undefined : o.initFrom, lora, stage: 'finetune', log: o.log, modelConfig,
+  });
   return { kind, ...r };
-}
-
-/** The train config's model section for a base checkpoint: its exact config as overrides. */
-export function modelSectionOf(initFrom: string): TrainConfig['model'] {
-  const c = readCheckpointConfig(resolveCheckpoint(initFrom));
-  return { preset: 'tiny', overrides: { ...c } };
 }

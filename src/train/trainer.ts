@@ -42,6 +42,8 @@ export interface TrainOptions {
   lora?: LoraConfig;
   /** trainer_state.json's stage (default 'pretrain'). */
   stage?: string;
+  /** The exact model config (fine-tuning a checkpoint: the base's, whose vocabulary may be padded past the tokenizer's) instead of config.model. */
+  modelConfig?: GPTConfig;
 }
 
 export interface TrainSummary {
@@ -101,7 +103,10 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   if (manifest.tokenizer_hash !== tokenizer.hash) {
     throw new Error(`${tokenizerPath}: this tokenizer (hash ${tokenizer.hash.slice(0, 12)}) is not the one ${o.dataDir} was prepared with (${manifest.tokenizer_hash.slice(0, 12)})`);
   }
-  const modelConfig = resolveModelConfig(cfg, tokenizer, '--config');
+  const modelConfig = o.modelConfig ?? resolveModelConfig(cfg, tokenizer, '--config');
+  if (tokenizer.vocabSize > modelConfig.vocabSize) {
+    throw new Error(`${tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${modelConfig.vocabSize}`);
+  }
   const T = modelConfig.contextLength;
   const micro = cfg.batch.microBatch;
   const { accum, tokensPerStep, maxSteps } = stepPlan(cfg, T);
