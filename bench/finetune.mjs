@@ -6,8 +6,10 @@
 //
 //   node bench/finetune.mjs [--preset small] [--batch 4] [--rounds 3] [--threads 2] [--targets attn] [--rank 8]
 //
-// Prints {"bench":"finetune","full_step_ms":…,"lora_step_ms":…,"speedup":…,"full_optimizer_bytes":…,…}.
+// Prints {"bench":"finetune","full_step_ms":…,"lora_step_ms":…,"speedup":…,"full_optimizer_bytes":…,…}; peak memory is
+// each method's own process (two steps of it alone, resident set size).
 // Needs the built package (dist/).
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ const { values: a } = parseArgs({
   options: {
     preset: { type: 'string', default: 'small' }, batch: { type: 'string', default: '4' }, rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' }, targets: { type: 'string', default: 'attn' }, rank: { type: 'string', default: '8' },
+    only: { type: 'string' },
   },
 });
 const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
@@ -51,6 +54,20 @@ function stepper(model) {
   return { run, trainable: optimizer.m.length, optimizerBytes: (optimizer.m.length + optimizer.v.length) * 4 };
 }
 
+// --only full|lora: two steps of one method alone, for its peak resident memory (the main run spawns both).
+if (a.only !== undefined) {
+  const s = a.only === 'full' ? stepper(new GPT(config).init(1)) : stepper(new GPT(config, { frozen: true, lora }).init(1));
+  s.run();
+  s.run();
+  console.log(JSON.stringify({ method: a.only, max_rss_bytes: process.resourceUsage().maxRSS * 1024 }));
+  process.exit(0);
+}
+const peakRss = (method) => {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--only', method, '--preset', a.preset, '--batch', a.batch, '--threads', a.threads, '--targets', a.targets, '--rank', a.rank], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/finetune.mjs --only ${method} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()).max_rss_bytes;
+};
+
 const full = stepper(new GPT(config).init(1));
 const adapted = stepper(new GPT(config, { frozen: true, lora }).init(1));
 const times = { full: [], lora: [] };
@@ -69,4 +86,5 @@ console.log(JSON.stringify({
   full_trainable: full.trainable, lora_trainable: adapted.trainable,
   full_optimizer_bytes: full.optimizerBytes, lora_optimizer_bytes: adapted.optimizerBytes,
   optimizer_ratio: Math.round(full.optimizerBytes / adapted.optimizerBytes),
+  full_peak_rss_bytes: peakRss('full'), lora_peak_rss_bytes: peakRss('lora'),
 }));

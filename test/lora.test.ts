@@ -121,6 +121,7 @@ describe('LoRA on the GPT', () => {
     }
     const adapterCount = m.adapters.reduce((s, a) => s + a.a.size + a.b.size, 0);
     expect(new AdamW(m.params).m.length).toBe(adapterCount);
+    expect(m.params.grad.length).toBe(adapterCount); // no gradient buffer for the base
     const ids = randomIds(12, 40, 1);
     const g = new Graph(false);
     expectClose(withGraph(g, () => Float32Array.from(m.logits(ids, 2, 6).data)), withGraph(g, () => Float32Array.from(base.logits(ids, 2, 6).data)), 1e-6, 1e-6);
