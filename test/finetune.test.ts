@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli-in-process.js';
-import { makeChatModel } from './serve-helpers.js';
+import { makeChatModel, serve } from './serve-helpers.js';
 import { readSafetensors } from '../src/tensor/safetensors.js';
 import { loadModel, loadModelWithAdapter, mergeAdapters } from '../src/model/index.js';
 import { InferenceEngine } from '../src/infer/engine.js';
@@ -112,6 +112,26 @@ describe('llmforge finetune --method lora', () => {
     expect(f.trainable_params).toBe(loadModel(base).model.params.count);
     expect(loadModel(join(dir, 'docs-full')).model.params.count).toBe(f.trainable_params);
   }, 120_000);
+
+  it('serve --adapter answers as the merged model does', async () => {
+    const complete = async (model: string, adapter?: string): Promise<string> => {
+      const server = await serve(model, { adapter, alias: 'm' });
+      try {
+        const res = await fetch(`${server.url}/v1/completions`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm', prompt: 'What does option', max_tokens: 12, temperature: 0 }),
+        });
+        const body = (await res.json()) as { choices?: Array<{ text: string }> };
+        if (body.choices === undefined) throw new Error(JSON.stringify(body));
+        return body.choices[0].text;
+      } finally {
+        await server.close();
+      }
+    };
+    const unmerged = await complete(base, join(dir, 'a'));
+    expect(unmerged).toBe(await complete(join(dir, 'merged')));
+    expect(unmerged).not.toBe(await complete(base));
+  }, 60_000);
 
   it('refuses an adapter it cannot apply, naming the file and field', async () => {
     const bad = join(dir, 'bad');
