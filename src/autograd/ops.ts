@@ -37,14 +37,43 @@ export function dropHash(seed: number, i: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** out = x with elements dropped (hash < p·2³²) and the rest scaled by 1/(1-p); or out += that. */
-function dropInto(x: Float32Array, out: Float32Array, n: number, p: number, seed: number, accumulate: boolean): void {
-  const keep = 1 / (1 - p);
-  const cut = p * 2 ** 32;
-  for (let i = 0; i < n; i++) {
-    const v = dropHash(seed, i) < cut ? 0 : x[i] * keep;
-    out[i] = accumulate ? out[i] + v : v;
+/**
+ * The dropout mask of one adapter call: mask[i] = 1 keeps element i of the (rows, width)
+ * input. Each row has its own xorshift32 stream seeded by dropHash(seed, row), and each
+ * 32-bit draw decides two elements by its 16-bit halves (p is rounded to 1/65536): cheap
+ * enough to regenerate in backward rather than keep an (N, in) mask between the passes.
+ */
+export function dropoutMask(seed: number, rows: number, width: number, p: number, mask: Uint8Array): void {
+  const cut = Math.round(p * 65536);
+  for (let r = 0; r < rows; r++) {
+    let s = dropHash(seed, r) | 1;
+    const base = r * width;
+    for (let j = 0; j < width; j += 2) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      mask[base + j] = (s & 0xffff) < cut ? 0 : 1;
+      if (j + 1 < width) mask[base + j + 1] = (s >>> 16) < cut ? 0 : 1;
+    }
   }
+}
+
+/** out = mask ⊙ x / (1 - p), or out += that. */
+function applyMask(x: Float32Array, mask: Uint8Array, out: Float32Array, n: number, p: number, accumulate: boolean): void {
+  const keep = 1 / (1 - p);
+  if (accumulate) {
+    for (let i = 0; i < n; i++) if (mask[i] !== 0) out[i] += x[i] * keep;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = mask[i] !== 0 ? x[i] * keep : 0;
+  }
+}
+
+let maskScratch = new Uint8Array(0);
+function maskFor(seed: number, rows: number, width: number, p: number): Uint8Array {
+  if (maskScratch.length < rows * width) maskScratch = new Uint8Array(rows * width);
+  const mask = maskScratch.subarray(0, rows * width);
+  dropoutMask(seed, rows, width, p, mask);
+  return mask;
 }
 
 // Transient work buffers of the adapter math (dropped inputs, output slices): reused by every
@@ -83,7 +112,7 @@ export function loraForward(
     let src = x;
     if (train && t.dropout > 0) {
       src = scratch('lora.in', n * nIn);
-      dropInto(x, src, n * nIn, t.dropout, t.seed, false);
+      applyMask(x, maskFor(t.seed, n, nIn, t.dropout), src, n * nIn, t.dropout, false);
     }
     const u = saved?.[i] ?? scratch('lora.u', n * r); // (n, r)
     K.matmul(src, t.a.data, u, 1, n, r, nIn, false, true, false);
@@ -147,23 +176,23 @@ function loraBackward(
   const du = scratch('lora.du', n * r); // (n, r) = scale · dy·B
   K.matmul(dys, t.b.data, du, 1, n, r, o, false, false, false);
   for (let j = 0; j < n * r; j++) du[j] *= t.scale;
-  const dropped = t.dropout > 0;
+  const mask = t.dropout > 0 ? maskFor(t.seed, n, nIn, t.dropout) : null; // regenerated once for dA and dx
   if (t.a.requiresGrad) {
     let src = x.data;
-    if (dropped) {
+    if (mask !== null) {
       src = scratch('lora.in', n * nIn);
-      dropInto(x.data, src, n * nIn, t.dropout, t.seed, false);
+      applyMask(x.data, mask, src, n * nIn, t.dropout, false);
     }
     K.matmul(du, src, g.gradOf(t.a), 1, r, nIn, n, true, false, true); // dA += duᵀ·drop(x)
   }
   if (!x.requiresGrad) return;
-  if (!dropped) {
+  if (mask === null) {
     K.matmul(du, t.a.data, g.gradOf(x), 1, n, nIn, r, false, false, true); // dx += du·A
     return;
   }
   const dxd = scratch('lora.in', n * nIn); // d drop(x), then through the same mask
   K.matmul(du, t.a.data, dxd, 1, n, nIn, r, false, false, false);
-  dropInto(dxd, g.gradOf(x), n * nIn, t.dropout, t.seed, true);
+  applyMask(dxd, mask, g.gradOf(x), n * nIn, t.dropout, true);
 }
 
 /**
