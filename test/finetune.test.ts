@@ -145,6 +145,8 @@ describe('llmforge finetune --method lora', () => {
     await expect(runCli(['generate', '--model', base, '--adapter', join(dir, 'a'), '--prompt', 'x'])).rejects.toThrow(/target_modules: 'q_proj' is no linear module of a gpt2 model/);
     writeFileSync(cfgPath, JSON.stringify(cfg));
     await expect(runCli(['finetune', '--init-from', base, '--data', data, '--out', bad, '--targets', 'q'])).rejects.toThrow(/c_attn/);
+    await expect(runCli(['finetune', '--init-from', base, '--data', data, '--out', bad, '--method', 'full', '--rank', '4'])).rejects.toThrow(/--rank: LoRA settings do not apply to --method full/);
+    await expect(runCli(['finetune', '--init-from', join(dir, 'nope'), '--data', data, '--out', bad])).rejects.toThrow(/--init-from .*nope/);
   }, 60_000);
 });
 

@@ -54,7 +54,12 @@ export function registerFinetune(program: Command): void {
     .option('--eval-every <n>', 'evaluate every n steps (0: only at the end)', intArg(0))
     .option('--skip-bad-lines', 'count and skip malformed JSONL lines instead of stopping')
     .option('--json', 'print a JSON summary on stdout at the end')
-    .action(async (o: Opts) => {
+    .action(async (o: Opts, command: Command) => {
+      const given = (name: string): boolean => command.getOptionValueSource(name) === 'cli';
+      if (o.method === 'full' || o.resume) {
+        const lora = ['rank', 'alpha', 'dropout', 'targets'].filter(given).map((n) => `--${n}`);
+        if (lora.length > 0) throw new Error(`${lora.join(', ')}: ${o.resume ? 'a resumed run keeps its saved LoRA settings' : 'LoRA settings do not apply to --method full'}`);
+      }
       if (o.epochs !== undefined && o.maxSteps !== undefined) throw new Error('--epochs and --max-steps cannot be combined: choose one');
       if (o.data === undefined) throw new Error('--data is required: chat JSONL or a prepared data folder');
       let initFrom = o.initFrom;
@@ -70,7 +75,12 @@ export function registerFinetune(program: Command): void {
         method = lora ? 'lora' : 'full';
       } else {
         if (initFrom === undefined) throw new Error('--init-from is required: the model to fine-tune');
-        const family = readCheckpointConfig(resolveCheckpoint(initFrom)).family;
+        let family;
+        try {
+          family = readCheckpointConfig(resolveCheckpoint(initFrom)).family;
+        } catch (err) {
+          throw new Error(`--init-from ${initFrom}: ${(err as Error).message}`);
+        }
         if (method === 'lora') {
           lora = { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: parseLoraTargets(o.targets, family), seed: o.seed ?? 1337 };
         }
