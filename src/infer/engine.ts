@@ -1,6 +1,9 @@
 /**
  * The inference engine: the trained GPT run forward with a KV cache, no autograd tape and
- * no per-token allocation. It calls the kernels directly on preallocated workspace buffers:
+ * no per-token allocation. Its linear layers are the model's own modules run in their no-grad
+ * mode (Linear.inferInto, QKVProjection.inferInto), so whatever a layer carries — LoRA
+ * adapters — applies here exactly as in the training forward; the rest calls the kernels
+ * directly on preallocated workspace buffers:
  *
  *   feed(rows, tokens)   prefill — all new tokens of each row in one pass (matmuls over
  *                        every position at once), their keys/values written into the cache
