@@ -3,7 +3,7 @@
 // machine in this run. Each script can also run alone (see its header). Output: the scripts' own lines.
 //
 //   npm run bench                 # all
-//   npm run bench -- train matmul # some: matmul, train, train-loop, nanogpt, tokenizer, prepare, generate, feedback, llamacpp, serve, sft, dpo
+//   npm run bench -- train matmul # some: matmul, train, train-loop, nanogpt, tokenizer, prepare, generate, feedback, llamacpp, serve, sft, dpo, finetune
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,7 @@ const suites = {
   serve: ['serve.mjs'],
   sft: ['sft.mjs'],
   dpo: ['dpo.mjs'],
+  finetune: ['finetune.mjs'],
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted) if (!(name in suites)) throw new Error(`unknown benchmark '${name}' (choose from ${Object.keys(suites).join(', ')})`);

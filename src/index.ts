@@ -55,6 +55,11 @@ export { renderChat, chatTokens, tokenizerConfig, writeTokenizerConfig, CHAT_TEM
 // Evaluation: the chat suite and the base suite.
 export { evalChat, evalBase, isCorrect, isRefusal, normalise, type ChatEvalReport, type BaseEvalReport, type ExampleVerdict } from './eval/index.js';
 
+// Fine-tuning: LoRA or full, on chat JSONL or a data folder; LoRA adapters and PEFT adapter folders.
+export { finetune, dataKind, type FinetuneOptions, type FinetuneSummary, type FinetuneMethod } from './finetune/index.js';
+export { LoraAdapter, LORA_ROLES, parseLoraTargets, peftTargetModules, rolesFromPeft, type LoraConfig, type LoraRole } from './nn/lora.js';
+export { readAdapter, saveAdapter, loadModelWithAdapter, loadBaseForLora, mergeAdapters, resolveAdapterDir } from './model/adapter.js';
+
 // The whole flow, and the engine's knobs.
 export { quickstart, type QuickstartOptions } from './pipeline/quickstart.js';
 export { setThreads, getThreads, useBackend, backend, isa } from './tensor/registry.js';

@@ -132,7 +132,7 @@ describe('strict loading by parameter name', () => {
 
 describe('module layering', () => {
   it('no stage imports another stage\'s internals', () => {
-    const stages = ['train', 'infer', 'data', 'tokenizer', 'align', 'eval'];
+    const stages = ['train', 'infer', 'data', 'tokenizer', 'align', 'eval', 'finetune'];
     const bad: string[] = [];
     for (const stage of stages) {
       const dir = join(__dirname, '..', 'src', stage);

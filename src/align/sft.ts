@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readChatExamples, type ChatExample } from '../data/index.js';
 import { chatTokens, renderChat, tokenizerConfig, type RenderedChat } from '../model/chat.js';
@@ -17,6 +17,8 @@ import { rowsLoss, type ChatRows } from '../model/chat-rows.js';
 import { configHash, loadModel, resolveCheckpoint } from '../model/checkpoint.js';
 import { hfConfig } from '../model/hf-config.js';
 import type { GPT } from '../nn/gpt.js';
+import { setLoraForwards, trainableNote, type LoraConfig } from '../nn/lora.js';
+import { loadBaseForLora, saveAdapter } from '../model/adapter.js';
 import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
@@ -88,6 +90,10 @@ export interface SftOptions {
   resume?: boolean;
   skipBadLines?: boolean;
   log?: (line: string) => void;
+  /** LoRA (llmforge finetune --method lora): the base frozen, adapters trained and saved (checkpoints hold only them; RUN/adapter is PEFT's format). */
+  lora?: LoraConfig;
+  /** trainer_state.json's stage (default 'sft'; finetune runs say 'finetune'). */
+  stage?: string;
 }
 
 export interface SftSummary {
@@ -100,6 +106,11 @@ export interface SftSummary {
   conversations: number;
   /** Share of row positions holding conversation tokens (the rest is padding). */
   fill: number;
+  /** Trainable parameters (all, or the adapters'), and the AdamW state they carry (bytes). */
+  trainableParams: number;
+  optimizerBytes: number;
+  /** The PEFT adapter folder (LoRA runs). */
+  adapter: string | null;
 }
 
 /** Held out by content, not position: the same conversation is always on the same side. */
@@ -135,8 +146,11 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
   const cfg = o.config;
   let resume: { dir: string; state: TrainerState } | undefined;
   if (o.resume) resume = openResume(o.outDir);
-  const source = resume?.dir ?? o.initFrom;
-  const { model, dir } = loadModel(source);
+  const stage = o.stage ?? 'sft';
+  // A LoRA run's checkpoints hold only the adapter: the base always comes from init_from.
+  const baseFrom = o.lora && resume ? String(resume.state.init_from) : o.initFrom;
+  const source = o.lora ? baseFrom : resume?.dir ?? o.initFrom;
+  const { model, dir } = o.lora ? loadBaseForLora(source, o.lora, cfg.seed) : loadModel(source);
   const tokPath = join(dir, 'tokenizer.json');
   if (!existsSync(tokPath)) throw new Error(`${o.resume ? '--resume' : '--init-from'} ${dir}: the checkpoint has no tokenizer.json`);
   const tokenizer = await loadTokenizer(tokPath);
@@ -169,13 +183,16 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
 
   if (resume) {
     const s = resume.state;
-    if (s.stage !== 'sft') throw new Error(`--resume: ${resume.dir} is not an SFT run (stage ${String(s.stage)})`);
+    if (s.stage !== stage) throw new Error(`--resume: ${resume.dir} is not a${stage === 'sft' ? 'n SFT' : ` ${stage}`} run (stage ${String(s.stage)})`);
+    if (JSON.stringify(s.lora ?? null) !== JSON.stringify(o.lora ?? null)) throw new Error(`--resume: ${resume.dir} was trained with other LoRA settings (${JSON.stringify(s.lora ?? null)})`);
     if (s.data_hash !== digest) throw new Error(`--resume: the training conversations changed since ${resume.dir} was written; start a new run directory`);
     if (s.model_config_hash !== hash) throw new Error(`--resume: ${resume.dir}: the model config does not match the run's`);
   }
 
   const B = cfg.batch.microBatch;
   const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (B * T))) : cfg.batch.gradAccum;
+  // Dropout masks continue where the run stopped: one forward per adapter and micro-batch.
+  if (o.lora && resume) setLoraForwards(model.adapters, Number(resume.state.step) * accum);
   const batches = new SftBatchSource(convs, B, T, cfg.sft.layout, cfg.seed, tok.pad ?? 0);
   const rowsPerEpoch = batches.rowsPerEpoch;
   const maxSteps = cfg.limits.maxSteps ?? Math.max(1, Math.ceil((cfg.sft.epochs * rowsPerEpoch) / (B * accum)));
@@ -211,23 +228,26 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
     microBatches: accum, schedule, gradClip: cfg.optimizer.gradClip, maxSteps, maxMinutes: cfg.limits.maxMinutes,
     evalEvery: cfg.eval.every, checkpointEvery: cfg.checkpoint.every, keep: cfg.checkpoint.keep,
     checkpoint: {
-      save: 'all', config: hfConfig(model.config), tokenizerJson: tokenizer.toTokenizerJson(),
+      save: o.lora ? 'trainable' : 'all', config: hfConfig(model.config), tokenizerJson: tokenizer.toTokenizerJson(),
       files: { 'tokenizer_config.json': `${JSON.stringify(tokenizerConfig(tokenizer, T), null, 2)}\n` },
     },
-    runState: { stage: 'sft', init_from: resume?.state.init_from ?? o.initFrom, model_config_hash: hash, data_hash: digest, config: cfg },
+    runState: { stage, init_from: resume?.state.init_from ?? o.initFrom, model_config_hash: hash, data_hash: digest, config: cfg, lora: o.lora ?? null },
     resume, flopsPerToken: model.flopsPerToken(T), log: o.log,
-    header: `SFT of ${dir}: ${(model.params.count / 1e6).toFixed(2)}M parameters, context ${T}; ${convs.length} conversations ` +
+    header: `${stage === 'sft' ? 'SFT' : 'fine-tuning'} of ${dir}: ${(model.params.count / 1e6).toFixed(2)}M parameters${trainableNote(model.lora, model.adapters)}, context ${T}; ${convs.length} conversations ` +
       `(${valConvs.length} held out for val loss) in ${rowsPerEpoch} ${layout} rows per epoch (${(summaryFill * 100).toFixed(1)}% of positions used), ` +
       `${B}×${T}×${accum} positions/step, ${maxSteps} steps (${((maxSteps * B * accum) / rowsPerEpoch).toFixed(2)} epochs), lr ${cfg.optimizer.lr}`,
   });
+  const adapter = o.lora ? join(o.outDir, 'adapter') : null;
+  if (adapter !== null) saveAdapter(adapter, model, resolve(baseFrom));
   return {
+    trainableParams: optimizer.m.length, optimizerBytes: 8 * optimizer.m.length, adapter,
     steps: r.steps, epochs: (r.steps * B * accum) / rowsPerEpoch, finalTrainLoss: r.finalTrainLoss, finalValLoss: r.lastEval.val_loss ?? null,
     checkpoint: r.checkpoint, seconds: r.seconds, conversations: convs.length, fill: summaryFill,
   };
 }
 
 /** The SFT config saved in a run's latest checkpoint (`--resume` starts from it; flags override). */
-export function readSavedSftConfig(runDir: string): SftConfig {
+export function readSavedSftConfig(runDir: string, stage = 'sft'): SftConfig {
   const path = join(resolveCheckpoint(runDir), 'trainer_state.json');
   let state: { config?: unknown; stage?: unknown };
   try {
@@ -235,6 +255,6 @@ export function readSavedSftConfig(runDir: string): SftConfig {
   } catch (err) {
     throw new Error(`${path}: cannot read the run's state (${(err as Error).message})`);
   }
-  if (state.stage !== 'sft') throw new Error(`--resume: ${path} is not from an SFT run (stage ${String(state.stage)})`);
+  if (state.stage !== stage) throw new Error(`--resume: ${path} is not from a${stage === 'sft' ? 'n SFT' : ` ${stage}`} run (stage ${String(state.stage)})`);
   return parseSftConfig(state.config, path);
 }

@@ -14,8 +14,124 @@ function needsGrad(...ts: Array<Tensor | null>): boolean {
   return graph().recording && ts.some((t) => t !== null && t.requiresGrad);
 }
 
-/** y = x · Wᵀ + b, with W stored (out, in) like torch.nn.Linear. x is (..., in). */
-export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
+/**
+ * A low-rank adapter on a linear layer (LoRA): y[:, col : col + out] += scale · (drop(x)·Aᵀ)·Bᵀ,
+ * A (r, in), B (out, r). Dropout (probability `dropout`, on the adapter's input only) runs
+ * while recording; its mask is a hash of (seed, element), so backward regenerates it
+ * instead of storing an (N, in) mask.
+ */
+export interface LoraTerm {
+  a: Tensor;
+  b: Tensor;
+  scale: number;
+  col: number;
+  dropout: number;
+  seed: number;
+}
+
+/** Uniform 32-bit hash of (seed, i): the dropout mask's coin (murmur3's finalizer). */
+export function dropHash(seed: number, i: number): number {
+  let h = Math.imul(i ^ seed, 0x9e3779b1) ^ seed;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The dropout mask of one adapter call: mask[i] = 1 keeps element i of the (rows, width)
+ * input. Each row has its own xorshift32 stream seeded by dropHash(seed, row), and each
+ * 32-bit draw decides two elements by its 16-bit halves (p is rounded to 1/65536): cheap
+ * enough to regenerate in backward rather than keep an (N, in) mask between the passes.
+ */
+export function dropoutMask(seed: number, rows: number, width: number, p: number, mask: Uint8Array): void {
+  const cut = Math.round(p * 65536);
+  for (let r = 0; r < rows; r++) {
+    let s = dropHash(seed, r) | 1;
+    const base = r * width;
+    for (let j = 0; j < width; j += 2) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      mask[base + j] = (s & 0xffff) < cut ? 0 : 1;
+      if (j + 1 < width) mask[base + j + 1] = (s >>> 16) < cut ? 0 : 1;
+    }
+  }
+}
+
+/** out = mask ⊙ x / (1 - p), or out += that. */
+function applyMask(x: Float32Array, mask: Uint8Array, out: Float32Array, n: number, p: number, accumulate: boolean): void {
+  const keep = 1 / (1 - p);
+  if (accumulate) {
+    for (let i = 0; i < n; i++) if (mask[i] !== 0) out[i] += x[i] * keep;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = mask[i] !== 0 ? x[i] * keep : 0;
+  }
+}
+
+let maskScratch = new Uint8Array(0);
+function maskFor(seed: number, rows: number, width: number, p: number): Uint8Array {
+  if (maskScratch.length < rows * width) maskScratch = new Uint8Array(rows * width);
+  const mask = maskScratch.subarray(0, rows * width);
+  dropoutMask(seed, rows, width, p, mask);
+  return mask;
+}
+
+// Transient work buffers of the adapter math (dropped inputs, output slices): reused by every
+// call, never kept between forward and backward, so what an adapter stores is its (N, r) only.
+const scratchPool = new Map<string, Float32Array>();
+function scratch(key: string, n: number): Float32Array {
+  let buf = scratchPool.get(key);
+  if (buf === undefined || buf.length < n) {
+    buf = new Float32Array(n);
+    scratchPool.set(key, buf);
+  }
+  return buf.subarray(0, n);
+}
+
+function checkLora(op: string, t: LoraTerm, nIn: number, nOut: number): void {
+  if (t.a.shape.length !== 2 || t.a.shape[1] !== nIn) throw new ShapeError(op, `lora A must be (r, ${nIn}), got ${shapeString(t.a.shape)}`);
+  const r = t.a.shape[0];
+  if (t.b.shape.length !== 2 || t.b.shape[1] !== r) throw new ShapeError(op, `lora B must be (out, ${r}), got ${shapeString(t.b.shape)}`);
+  if (t.col < 0 || t.col + t.b.shape[0] > nOut) throw new ShapeError(op, `lora B rows ${t.col}..${t.col + t.b.shape[0]} exceed the output width ${nOut}`);
+  if (!(t.dropout >= 0 && t.dropout < 1)) throw new RangeError(`${op}: lora dropout must be in [0, 1), got ${t.dropout}`);
+}
+
+/**
+ * Adds every adapter's term to `out` (n, nOut) for input x (n, nIn). `saved[i]` receives
+ * scale·drop(x)·Aᵀ (n, r) of term i when given (training: backward reads it); dropout only
+ * when `train`. The inference engine calls this too, so adapters run the same code there.
+ */
+export function loraForward(
+  K: Kernels, x: Float32Array, n: number, nIn: number, out: Float32Array, nOut: number,
+  terms: readonly LoraTerm[], train: boolean, saved: Float32Array[] | null = null,
+): void {
+  for (let i = 0; i < terms.length; i++) {
+    const t = terms[i];
+    const r = t.a.shape[0];
+    const o = t.b.shape[0];
+    let src = x;
+    if (train && t.dropout > 0) {
+      src = scratch('lora.in', n * nIn);
+      applyMask(x, maskFor(t.seed, n, nIn, t.dropout), src, n * nIn, t.dropout, false);
+    }
+    const u = saved?.[i] ?? scratch('lora.u', n * r); // (n, r)
+    K.matmul(src, t.a.data, u, 1, n, r, nIn, false, true, false);
+    for (let j = 0; j < n * r; j++) u[j] *= t.scale;
+    if (t.col === 0 && o === nOut) {
+      K.matmul(u, t.b.data, out, 1, n, o, r, false, true, true); // out += u·Bᵀ
+      continue;
+    }
+    const part = scratch('lora.part', n * o); // (n, o), added into columns col .. col+o
+    K.matmul(u, t.b.data, part, 1, n, o, r, false, true, false);
+    for (let row = 0; row < n; row++) {
+      const dst = row * nOut + t.col;
+      for (let j = 0; j < o; j++) out[dst + j] += part[row * o + j];
+    }
+  }
+}
+
+/** y = x · Wᵀ + b (+ LoRA terms), with W stored (out, in) like torch.nn.Linear. x is (..., in). */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, lora: readonly LoraTerm[] = []): Tensor {
   const op = 'linear';
   if (w.shape.length !== 2) throw new ShapeError(op, `weight must be 2-D (out, in), got ${shapeString(w.shape)}`);
   const [nOut, nIn] = w.shape;
@@ -23,12 +139,16 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     throw new ShapeError(op, `input ${shapeString(x.shape)} does not match weight ${shapeString(w.shape)} (expected last dim ${nIn})`);
   }
   if (b !== null) checkShape(op, 'bias', b, [nOut]);
+  for (const t of lora) checkLora(op, t, nIn, nOut);
   const n = rows(x);
   const g = graph();
   const K = kernels();
-  const out = g.tensor([...x.shape.slice(0, -1), nOut], needsGrad(x, w, b));
+  const adapted = lora.filter((t) => t.a.requiresGrad || t.b.requiresGrad);
+  const out = g.tensor([...x.shape.slice(0, -1), nOut], needsGrad(x, w, b) || (g.recording && adapted.length > 0));
   K.matmul(x.data, w.data, out.data, 1, n, nOut, nIn, false, true, false); // (N, in)·(out, in)ᵀ
   if (b !== null) K.addBias(out.data, b.data, n, nOut);
+  const saved = out.requiresGrad ? lora.map((t) => g.activations.alloc(n * t.a.shape[0])) : null; // (N, r) each
+  if (lora.length > 0) loraForward(K, x.data, n, nIn, out.data, nOut, lora, g.recording, saved);
   if (out.requiresGrad) {
     g.push(() => {
       const dy = out.grad;
@@ -36,9 +156,43 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
       if (x.requiresGrad) K.matmul(dy, w.data, g.gradOf(x), 1, n, nIn, nOut, false, false, true); // dx += dy·W
       if (w.requiresGrad) K.matmul(dy, x.data, g.gradOf(w), 1, nOut, nIn, n, true, false, true); // dW += dyᵀ·x
       if (b !== null && b.requiresGrad) K.biasBackward(dy, g.gradOf(b), n, nOut);
+      for (let i = 0; i < lora.length; i++) loraBackward(K, g, x, n, nIn, dy, nOut, lora[i], (saved as Float32Array[])[i]);
     });
   }
   return out;
+}
+
+function loraBackward(
+  K: Kernels, g: ReturnType<typeof graph>, x: Tensor, n: number, nIn: number, dy: Float32Array, nOut: number, t: LoraTerm, u: Float32Array,
+): void {
+  const r = t.a.shape[0];
+  const o = t.b.shape[0];
+  let dys = dy; // (n, o): this adapter's columns of dy
+  if (!(t.col === 0 && o === nOut)) {
+    dys = scratch('lora.part', n * o);
+    for (let row = 0; row < n; row++) dys.set(dy.subarray(row * nOut + t.col, row * nOut + t.col + o), row * o);
+  }
+  if (t.b.requiresGrad) K.matmul(dys, u, g.gradOf(t.b), 1, o, r, n, true, false, true); // dB += dyᵀ·u
+  const du = scratch('lora.du', n * r); // (n, r) = scale · dy·B
+  K.matmul(dys, t.b.data, du, 1, n, r, o, false, false, false);
+  for (let j = 0; j < n * r; j++) du[j] *= t.scale;
+  const mask = t.dropout > 0 ? maskFor(t.seed, n, nIn, t.dropout) : null; // regenerated once for dA and dx
+  if (t.a.requiresGrad) {
+    let src = x.data;
+    if (mask !== null) {
+      src = scratch('lora.in', n * nIn);
+      applyMask(x.data, mask, src, n * nIn, t.dropout, false);
+    }
+    K.matmul(du, src, g.gradOf(t.a), 1, r, nIn, n, true, false, true); // dA += duᵀ·drop(x)
+  }
+  if (!x.requiresGrad) return;
+  if (mask === null) {
+    K.matmul(du, t.a.data, g.gradOf(x), 1, n, nIn, r, false, false, true); // dx += du·A
+    return;
+  }
+  const dxd = scratch('lora.in', n * nIn); // d drop(x), then through the same mask
+  K.matmul(du, t.a.data, dxd, 1, n, nIn, r, false, false, false);
+  applyMask(dxd, mask, g.gradOf(x), n * nIn, t.dropout, true);
 }
 
 /**

@@ -32,7 +32,7 @@ export function registerChat(program: Command): void {
       o = command.opts<ChatCliOptions>();
       const modelPath = requireModel(o);
       applyThreads(o.threads);
-      const loaded = await loadForGeneration(modelPath, o.tokenizer);
+      const loaded = await loadForGeneration(modelPath, o.tokenizer, undefined, o.adapter);
       const opts = generationFromFlags(o, loaded, true);
       const engine = new InferenceEngine(loaded.model);
       let session: ChatSession;

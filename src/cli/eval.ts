@@ -25,6 +25,7 @@ interface EvalCliOptions {
   suite?: 'chat' | 'base';
   data?: string[];
   tokenizer?: string;
+  adapter?: string;
   maxTokens: number;
   batch: number;
   replies?: string;
@@ -66,6 +67,7 @@ export function registerEval(program: Command): void {
     .option('--suite <name>', 'chat or base (required)', suiteArg)
     .option('--data <path...>', 'chat: JSONL conversations (default: examples/chat/heldout); base: a prepared data folder (required)')
     .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
+    .option('--adapter <dir>', 'apply a LoRA adapter (PEFT folder, or a finetune run) unmerged')
     .option('--max-tokens <n>', 'chat: reply budget in tokens', intArg(1), 128)
     .option('--batch <n>', 'sequences evaluated together', intArg(1, 1024), 32)
     .option('--replies <file>', 'chat: also write every prompt, reply and verdict to this JSONL file')
@@ -87,7 +89,7 @@ export function registerEval(program: Command): void {
       if ((o.bestOf === undefined) !== (o.rewardModel === undefined)) throw new Error('--best-of and --reward-model go together: n samples ranked by the reward model');
       if (o.bestOf !== undefined && o.suite !== 'chat') throw new Error('--best-of is for --suite chat');
       applyThreads(o.threads);
-      const loaded = await loadForGeneration(o.model, o.tokenizer);
+      const loaded = await loadForGeneration(o.model, o.tokenizer, undefined, o.adapter);
       let decode: ChatEvalOptions['decode'];
       if (o.bestOf !== undefined && o.rewardModel !== undefined) {
         const rm = await loadRewardModel(o.rewardModel);

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadModel } from '../model/checkpoint.js';
+import { modelForExport, writeKeptAdapter } from '../export/adapter.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { chatTemplateFor, exportHf } from '../export/hf-export.js';
 import type { HfDtype } from '../export/hf-files.js';
@@ -22,6 +22,8 @@ interface ExportCliOptions {
   name?: string;
   json?: boolean;
   config?: string;
+  adapter?: string;
+  keepAdapter?: boolean;
 }
 
 function formatArg(value: string): Format {
@@ -39,6 +41,8 @@ export function registerExport(program: Command): void {
     .option('--out <path>', 'the folder (hf; must be new or empty) or .gguf file to write (required)')
     .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
     .option('--name <name>', 'model name in the GGUF metadata (default: the run or checkpoint folder name)')
+    .option('--adapter <dir>', 'a LoRA adapter (PEFT folder, or a finetune run): merged into the weights unless --keep-adapter')
+    .option('--keep-adapter', 'with --adapter and --format hf: export the base and write the PEFT adapter beside it (OUT/adapter)')
     .option('--json', 'print one JSON object with what was written')
     .option('--config <file>', 'JSON file with any of these options; flags override it')
     .action(async (o: ExportCliOptions, command: Command) => {
@@ -50,8 +54,10 @@ export function registerExport(program: Command): void {
       if (!DTYPES[o.format].includes(o.dtype)) {
         throw new Error(`--dtype ${o.dtype}: not available for --format ${o.format} (choose ${DTYPES[o.format].join(', ')})`);
       }
+      if (o.keepAdapter && o.adapter === undefined) throw new Error('--keep-adapter needs --adapter DIR');
+      if (o.keepAdapter && o.format !== 'hf') throw new Error('--keep-adapter: only --format hf (GGUF files here hold merged weights: drop --keep-adapter)');
       const t0 = performance.now();
-      const { model, dir } = loadModel(o.model);
+      const { model, dir, adapted } = modelForExport(o.model, o.adapter, o.keepAdapter === true);
       const tokPath = o.tokenizer ?? join(dir, 'tokenizer.json');
       if (o.tokenizer === undefined && !existsSync(tokPath)) throw new Error(`${dir}: the checkpoint has no tokenizer.json (pass --tokenizer PATH)`);
       const tokenizer = await loadTokenizer(tokPath);
@@ -67,6 +73,7 @@ export function registerExport(program: Command): void {
       if (o.format === 'hf') {
         const r = await exportHf(model, tokenizer, o.out, o.dtype as HfDtype, onTensor);
         record = { files: r.files, tensors: r.tensors, weight_bytes: r.bytes };
+        if (adapted !== null) record.adapter = writeKeptAdapter(o.out, adapted);
       } else {
         if (tokenizer.normalizer !== 'none') {
           process.stderr.write(`llmforge: warning: ${tokPath} normalizes text to ${tokenizer.normalizer.toUpperCase()}; llama.cpp does not, so only already-normalized text tokenizes identically\n`);

@@ -18,6 +18,7 @@ import { applyThreads, intArg, numberArg } from './options.js';
 export interface SamplingCliOptions {
   model?: string;
   tokenizer?: string;
+  adapter?: string;
   maxTokens: number;
   temperature: number;
   topK: number;
@@ -57,6 +58,7 @@ export function addSamplingOptions(cmd: Command, defaults: { maxTokens: number; 
   return cmd
     .option('--model <dir>', 'run folder (its latest checkpoint) or checkpoint folder (required)')
     .option('--tokenizer <path>', 'tokenizer file (default: tokenizer.json in the checkpoint)')
+    .option('--adapter <dir>', 'apply a LoRA adapter (PEFT folder, or a finetune run) unmerged')
     .option('--max-tokens <n>', 'new tokens at most', intArg(1), defaults.maxTokens)
     .option('--temperature <t>', 'sampling temperature, 0 = greedy', numberArg(0, 1e6), SAMPLING_DEFAULTS.temperature)
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', intArg(0), SAMPLING_DEFAULTS.topK)
@@ -181,7 +183,7 @@ export function registerGenerate(program: Command): void {
       if ((o.bestOf === undefined) !== (o.rewardModel === undefined)) throw new Error('--best-of and --reward-model go together: n samples, ranked by the reward model');
       if (o.bestOf !== undefined && o.samples !== 1) throw new Error('--best-of cannot be combined with --samples: it keeps one reply per prompt');
       const threads = applyThreads(o.threads);
-      const loaded = await loadForGeneration(modelPath, o.tokenizer);
+      const loaded = await loadForGeneration(modelPath, o.tokenizer, undefined, o.adapter);
       if (o.chat) chatTokensOf(loaded);
       const opts = generationFromFlags(o, loaded, o.chat === true);
       const ctx = loaded.model.config.contextLength;

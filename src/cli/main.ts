@@ -18,6 +18,7 @@ import { registerSft } from './sft.js';
 import { registerDpo } from './dpo.js';
 import { registerPrefs } from './prefs.js';
 import { registerReward } from './reward.js';
+import { registerFinetune } from './finetune.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDpo(program);
   registerReward(program);
   registerEval(program);
+  registerFinetune(program);
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);

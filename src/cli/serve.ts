@@ -8,6 +8,7 @@ import { requireModel } from './generate.js';
 
 interface Opts {
   model?: string;
+  adapter?: string;
   host: string;
   port: number;
   apiKey?: string;
@@ -41,6 +42,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve a model over an OpenAI-compatible HTTP API, with a chat page at /')
     .option('--model <dir>', 'run folder (its latest checkpoint) or checkpoint folder (required)')
+    .option('--adapter <dir>', 'apply a LoRA adapter (PEFT folder, or a finetune run) unmerged')
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface)', hostArg, '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port)', intArg(0, 65535), 8080)
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: env LLMFORGE_API_KEY; none: open)')
@@ -62,7 +64,7 @@ export function registerServe(program: Command): void {
       if (o.alias !== undefined && o.alias.trim().length === 0) throw new Error('--alias: the name is empty');
       const threads = applyThreads(o.threads);
       const opts: ServeOptions = {
-        model, host: o.host, port: o.port, apiKey, parallel: o.parallel, queue: o.queue, alias: o.alias, cors: o.cors,
+        model, adapter: o.adapter, host: o.host, port: o.port, apiKey, parallel: o.parallel, queue: o.queue, alias: o.alias, cors: o.cors,
         maxTokens: o.maxTokens, timeoutS: o.timeout, bodyLimit: o.bodyLimit, threads,
       };
       const server = await startServer(opts);

@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/index.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
-interface Opts {
+export interface SftFlags {
   initFrom?: string;
   data?: string[];
   valData?: string[];
@@ -49,14 +49,14 @@ function layoutArg(v: string): 'packed' | 'padded' {
 }
 
 /** Defaults, then the run's saved config (--resume) or --config FILE, then flags; validated as a whole. */
-export function sftConfigFromOptions(o: Opts): SftConfig {
+export function sftConfigFromOptions(o: SftFlags, stage = 'sft'): SftConfig {
   let base: Record<string, unknown> = {};
   let source = 'defaults';
   if (o.config !== undefined) {
     base = readConfigFile(o.config);
     source = o.config;
   } else if (o.resume) {
-    base = readSavedSftConfig(o.out) as unknown as Record<string, unknown>;
+    base = readSavedSftConfig(o.out, stage) as unknown as Record<string, unknown>;
     source = `${o.out} (saved config)`;
   }
   const c = structuredClone(parseSftConfig(base, source));
@@ -99,7 +99,7 @@ export function registerSft(program: Command): void {
     .option('--eval-every <n>', 'val loss and sample replies every n steps (0: only at the end)', intArg(0))
     .option('--skip-bad-lines', 'count and skip malformed JSONL lines instead of stopping')
     .option('--json', 'print a JSON summary on stdout at the end')
-    .action(async (o: Opts) => {
+    .action(async (o: SftFlags) => {
       if (o.epochs !== undefined && o.maxSteps !== undefined) throw new Error('--epochs and --max-steps cannot be combined: choose one');
       if (!o.resume && o.initFrom === undefined) throw new Error('--init-from is required: the pretrained run or checkpoint to start from');
       if (o.data === undefined) throw new Error('--data is required: chat JSONL files or folders');

@@ -7,7 +7,7 @@ import { resumedConfig, train } from '../train/trainer.js';
 import { applyResumeFlags, configDiff, openResume, type ResumeFlag } from '../train/resume.js';
 import { applyThreads, intArg, numberArg } from './options.js';
 
-interface Opts {
+export interface TrainFlags {
   data: string;
   out: string;
   preset?: string;
@@ -28,19 +28,19 @@ interface Opts {
 }
 
 /** Each config flag and the field it sets. */
-const FLAG_PATHS: ReadonlyArray<[keyof Opts, string, string]> = [
+const FLAG_PATHS: ReadonlyArray<[keyof TrainFlags, string, string]> = [
   ['preset', '--preset', 'model.preset'], ['maxSteps', '--max-steps', 'limits.maxSteps'], ['maxMinutes', '--max-minutes', 'limits.maxMinutes'],
   ['seed', '--seed', 'seed'], ['saveEvery', '--save-every', 'checkpoint.every'], ['evalEvery', '--eval-every', 'eval.every'],
   ['threads', '--threads', 'threads'], ['lr', '--lr', 'optimizer.lr'], ['batch', '--batch', 'batch.microBatch'],
   ['warmupSteps', '--warmup-steps', 'schedule.warmupSteps'],
 ];
 
-function givenFlags(o: Opts): ResumeFlag[] {
+function givenFlags(o: TrainFlags): ResumeFlag[] {
   return FLAG_PATHS.filter(([k]) => o[k] !== undefined).map(([k, flag, path]) => ({ flag, path, value: o[k] }));
 }
 
 /** The config file (or defaults), with flags applied on top; validated as a whole. */
-export function configFromOptions(o: Opts): TrainConfig {
+export function configFromOptions(o: TrainFlags): TrainConfig {
   const base = o.config ? readTrainConfig(o.config) : parseTrainConfig({}, 'defaults');
   const merged = structuredClone(base) as TrainConfig & Record<string, unknown>;
   for (const { path, value } of givenFlags(o)) {
@@ -56,7 +56,7 @@ export function configFromOptions(o: Opts): TrainConfig {
  * With --resume: the run's saved config; flags (and a --config file) may only repeat it,
  * except raising --max-steps and setting --max-minutes.
  */
-function resumeConfigFromOptions(o: Opts, saved: TrainConfig, source: string): { config: TrainConfig; notes: string[] } {
+function resumeConfigFromOptions(o: TrainFlags, saved: TrainConfig, source: string): { config: TrainConfig; notes: string[] } {
   if (o.config) {
     const file = readTrainConfig(o.config);
     const changed = configDiff(saved, file).filter((p) => !p.startsWith('limits.'));
@@ -89,7 +89,7 @@ export function registerTrain(program: Command): void {
     .option('--lr <x>', 'peak learning rate', numberArg(1e-8, 1))
     .option('--batch <n>', 'sequences per micro-batch', intArg(1))
     .option('--warmup-steps <n>', 'learning-rate warmup steps (default 100; more than half the run becomes a tenth of it)', intArg(0))
-    .action(async (o: Opts) => {
+    .action(async (o: TrainFlags) => {
       if ((o.resume || o.resumeFrom) && o.initFrom) throw new Error('--resume and --init-from cannot be combined');
       let config: TrainConfig;
       let run;

@@ -1,6 +1,9 @@
 /**
  * The inference engine: the trained GPT run forward with a KV cache, no autograd tape and
- * no per-token allocation. It calls the kernels directly on preallocated workspace buffers:
+ * no per-token allocation. Its linear layers are the model's own modules run in their no-grad
+ * mode (Linear.inferInto, QKVProjection.inferInto), so whatever a layer carries — LoRA
+ * adapters — applies here exactly as in the training forward; the rest calls the kernels
+ * directly on preallocated workspace buffers:
  *
  *   feed(rows, tokens)   prefill — all new tokens of each row in one pass (matmuls over
  *                        every position at once), their keys/values written into the cache
@@ -15,9 +18,9 @@
  * `forwardFull` is the check: the training forward (GPT.hidden, ops in a non-recording
  * graph) over a whole sequence, no cache. Greedy decoding with either gives the same tokens.
  */
-import { GPT } from '../nn/gpt.js';
+import { GPT, type QKVProjection } from '../nn/gpt.js';
 import { headDim, type GPTConfig } from '../nn/config.js';
-import { LayerNorm, type Norm } from '../nn/modules.js';
+import { LayerNorm, type Linear, type Norm } from '../nn/modules.js';
 import { Graph, withGraph } from '../autograd/graph.js';
 import { kernels } from '../tensor/registry.js';
 import type { Kernels } from '../tensor/kernels.js';
@@ -37,18 +40,19 @@ interface NormWeights {
   layer: boolean; // LayerNorm (gpt2) or RMSNorm (llama)
 }
 
+/**
+ * A block's layers. The linear layers are the model's own modules, run through their
+ * no-grad path (inferInto), so whatever a layer holds (LoRA adapters) applies here exactly
+ * as in the training forward.
+ */
 interface LayerWeights {
   norm1: NormWeights;
-  qkvW: Float32Array;
-  qkvB: Float32Array | null;
-  oW: Float32Array;
-  oB: Float32Array | null;
+  qkv: QKVProjection;
+  o: Linear;
   norm2: NormWeights;
-  upW: Float32Array;
-  upB: Float32Array | null;
-  gateW: Float32Array | null;
-  downW: Float32Array;
-  downB: Float32Array | null;
+  up: Linear;
+  gate: Linear | null;
+  down: Linear;
 }
 
 function normWeights(n: Norm): NormWeights {
@@ -133,16 +137,12 @@ export class InferenceEngine {
     }
     this.layers = model.blocks.map((b) => ({
       norm1: normWeights(b.norm1),
-      qkvW: b.attn.qkv.weight.data,
-      qkvB: b.attn.qkv.bias?.data ?? null,
-      oW: b.attn.proj.weight.data,
-      oB: b.attn.proj.bias?.data ?? null,
+      qkv: b.attn.qkv,
+      o: b.attn.proj,
       norm2: normWeights(b.norm2),
-      upW: b.mlp.up.weight.data,
-      upB: b.mlp.up.bias?.data ?? null,
-      gateW: b.mlp.gate?.weight.data ?? null,
-      downW: b.mlp.down.weight.data,
-      downB: b.mlp.down.bias?.data ?? null,
+      up: b.mlp.up,
+      gate: b.mlp.gate,
+      down: b.mlp.down,
     }));
     this.finalNorm = normWeights(model.finalNorm);
     this.lmHead = model.lmHead.data;
@@ -321,8 +321,7 @@ export class InferenceEngine {
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
       this.norm(K, L.norm1, x, h, R);
-      K.matmul(h, L.qkvW, qkv, 1, R, width, C, false, true, false);
-      if (L.qkvB !== null) K.addBias(qkv, L.qkvB, R, width);
+      L.qkv.inferInto(K, h, qkv, R);
       if (rope !== null) {
         if (uniform) K.ropeForward(qkv, qkv, rope.cos, rope.sin, R, T, width, H + Hkv, D, pos[0]);
         else {
@@ -361,21 +360,18 @@ export class InferenceEngine {
         }
       }
       // x += att·Woᵀ + b (the residual add folded into the matmul).
-      K.matmul(att, L.oW, x, 1, R, C, H * D, false, true, true);
-      if (L.oB !== null) K.addBias(x, L.oB, R, C);
+      L.o.inferInto(K, att, x, R, true);
 
       this.norm(K, L.norm2, x, h, R);
-      K.matmul(h, L.upW, up, 1, R, hidden, C, false, true, false);
-      if (L.upB !== null) K.addBias(up, L.upB, R, hidden);
-      if (L.gateW !== null) {
+      L.up.inferInto(K, h, up, R, false);
+      if (L.gate !== null) {
         const gate = ws.gate.subarray(0, R * hidden);
-        K.matmul(h, L.gateW, gate, 1, R, hidden, C, false, true, false);
+        L.gate.inferInto(K, h, gate, R, false);
         K.swigluForward(gate, up, act, R * hidden);
       } else {
         K.geluForward(up, act, R * hidden);
       }
-      K.matmul(act, L.downW, x, 1, R, C, hidden, false, true, true);
-      if (L.downB !== null) K.addBias(x, L.downB, R, C);
+      L.down.inferInto(K, act, x, R, true);
     }
 
     for (let i = 0; i < n; i++) this.cache.append(rows[i], ids.subarray(i * T, (i + 1) * T));

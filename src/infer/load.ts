@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GPT } from '../nn/gpt.js';
 import { loadModel } from '../model/checkpoint.js';
+import { loadModelWithAdapter } from '../model/adapter.js';
 import { documentStartToken, endTokenIds } from '../model/framing.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { BpeTokenizer } from '../tokenizer/index.js';
@@ -35,8 +36,10 @@ export async function loadForGeneration(
   modelPath: string,
   tokenizerPath?: string,
   warn: (message: string) => void = (m) => process.stderr.write(`llmforge: warning: ${m}\n`),
+  adapterPath?: string,
 ): Promise<LoadedModel> {
-  const { model, dir } = loadModel(modelPath);
+  // An adapter runs unmerged: the base's Linear layers carry it, in training and in the engine alike.
+  const { model, dir } = adapterPath === undefined ? loadModel(modelPath) : loadModelWithAdapter(modelPath, adapterPath);
   const ownPath = join(dir, 'tokenizer.json');
   const hasOwn = existsSync(ownPath);
   if (tokenizerPath === undefined && !hasOwn) {

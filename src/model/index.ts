@@ -6,3 +6,6 @@ export {
 export { hfConfig } from './hf-config.js';
 export { loadWeights, weightTensors, selectedNames, type LoadOptions, type LoadReport, type WeightSelection } from './weights.js';
 export { DOCUMENT_START_TOKENS, END_TOKENS, documentStartToken, endTokenIds, encodePrompt } from './framing.js';
+export {
+  ADAPTER_CONFIG, ADAPTER_WEIGHTS, readAdapter, saveAdapter, resolveAdapterDir, loadBaseForLora, loadModelWithAdapter, mergeAdapters, baseNames,
+} from './adapter.js';

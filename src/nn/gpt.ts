@@ -12,7 +12,9 @@
 import { Tensor } from '../tensor/tensor.js';
 import * as ops from '../autograd/ops.js';
 import { ParameterStore, initNormal } from './parameters.js';
-import { Embedding, LayerNorm, Linear, RMSNorm, type Norm } from './modules.js';
+import { Embedding, LayerNorm, Linear, RMSNorm, inferLinear, type Norm } from './modules.js';
+import { LoraAdapter, loraTerms, roleModule, type LoraConfig } from './lora.js';
+import type { Kernels } from '../tensor/kernels.js';
 import { type GPTConfig, headDim, parseConfig } from './config.js';
 import { ropeTables } from '../tensor/ref/rope.js';
 
@@ -35,6 +37,8 @@ function makeNorm(store: ParameterStore, name: string, c: GPTConfig): Norm {
 export class QKVProjection {
   weight: Tensor;
   readonly bias: Tensor | null;
+  /** LoRA adapters: gpt2's one on c_attn, or llama's on q_proj/k_proj/v_proj, each adding into its columns. */
+  readonly lora: LoraAdapter[] = [];
   private readonly packedRows: number;
 
   constructor(store: ParameterStore, prefix: string, private readonly c: GPTConfig) {
@@ -64,6 +68,15 @@ export class QKVProjection {
     packed.grad = q.grad === null ? null : new Float32Array(q.grad.buffer, q.grad.byteOffset, n);
     this.weight = packed;
   }
+
+  forward(x: Tensor): Tensor {
+    return ops.linear(x, this.weight, this.bias, loraTerms(this.lora)); // (B·T, (H + 2·Hkv)·D)
+  }
+
+  /** No-grad forward for the inference engine (see Linear.inferInto). */
+  inferInto(K: Kernels, x: Float32Array, out: Float32Array, n: number): void {
+    inferLinear(K, x, this.weight, this.bias, this.lora, out, n, false);
+  }
 }
 
 export class Attention {
@@ -80,7 +93,7 @@ export class Attention {
 
   forward(x: Tensor, B: number, T: number, rope: ops.RopeTables | null, packed: PackedRows = {}): Tensor {
     const c = this.c;
-    let qkv = ops.linear(x, this.qkv.weight, this.qkv.bias); // (B·T, (H + 2·Hkv)·D)
+    let qkv = this.qkv.forward(x); // (B·T, (H + 2·Hkv)·D)
     if (rope !== null) qkv = ops.rope(qkv, rope, B, T, c.nHead + c.nKvHead, 0, packed.positions ?? null);
     const y = ops.causalAttention(qkv, B, T, c.nHead, c.nKvHead, headDim(c), packed.segStart ?? null); // (B·T, H·D)
     return this.proj.forward(y);
@@ -140,8 +153,39 @@ export class Block {
 export interface GPTOptions {
   /** Declare the GPT's own parameters in the frozen group: no gradients, no optimizer state (LoRA's base). */
   frozen?: boolean;
-  /** Declares extra parameters (a reward model's scalar head, LoRA adapters) before the store is finalized. */
+  /** Declares extra parameters (a reward model's scalar head) before the store is finalized. */
   extend?: (store: ParameterStore, config: GPTConfig) => void;
+  /** LoRA adapters on the target linears (trainable; combine with frozen for LoRA fine-tuning). */
+  lora?: LoraConfig;
+}
+
+/** Declares the adapters of `lora` on every block's target layers; returns them in declaration order. */
+function attachLora(s: ParameterStore, blocks: readonly Block[], prefixes: readonly string[], c: GPTConfig, lora: LoraConfig): LoraAdapter[] {
+  const out: LoraAdapter[] = [];
+  const D = headDim(c);
+  blocks.forEach((block, l) => {
+    const p = prefixes[l];
+    const add = (list: LoraAdapter[], module: string, nIn: number, nOut: number, col: number): void => {
+      const a = new LoraAdapter(s, `${p}.${module}`, nIn, nOut, col, lora, out.length);
+      list.push(a);
+      out.push(a);
+    };
+    const qkv = block.attn.qkv;
+    if (c.family === 'gpt2') {
+      if (lora.targets.includes('q')) add(qkv.lora, roleModule('gpt2', 'q'), c.nEmbd, (c.nHead + 2 * c.nKvHead) * D, 0);
+    } else {
+      const cols = { q: [0, c.nHead * D], k: [c.nHead * D, c.nKvHead * D], v: [(c.nHead + c.nKvHead) * D, c.nKvHead * D] } as const;
+      for (const r of ['q', 'k', 'v'] as const) if (lora.targets.includes(r)) add(qkv.lora, roleModule('llama', r), c.nEmbd, cols[r][1], cols[r][0]);
+    }
+    const linears: Array<[LoraConfig['targets'][number], Linear | null]> = [
+      ['o', block.attn.proj], ['gate', block.mlp.gate], ['up', block.mlp.up], ['down', block.mlp.down],
+    ];
+    for (const [role, lin] of linears) {
+      if (lin === null || !lora.targets.includes(role)) continue;
+      add(lin.lora, roleModule(c.family, role), lin.nIn, lin.nOut, 0);
+    }
+  });
+  return out;
 }
 
 export class GPT {
@@ -153,6 +197,9 @@ export class GPT {
   readonly finalNorm: Norm;
   readonly lmHead: Tensor; // (vocab, C): the token embedding when tied
   readonly rope: ops.RopeTables | null;
+  /** LoRA adapters, in declaration order (empty without options.lora). */
+  readonly adapters: LoraAdapter[] = [];
+  readonly lora: LoraConfig | null;
 
   constructor(config: GPTConfig, options: GPTOptions = {}) {
     const c = (this.config = parseConfig(config));
@@ -161,12 +208,15 @@ export class GPT {
     const gpt2 = c.family === 'gpt2';
     this.tokenEmbedding = new Embedding(s, gpt2 ? 'transformer.wte' : 'model.embed_tokens', c.vocabSize, c.nEmbd);
     this.positionEmbedding = gpt2 ? new Embedding(s, 'transformer.wpe', c.contextLength, c.nEmbd, 0.01) : null;
-    for (let i = 0; i < c.nLayer; i++) this.blocks.push(new Block(s, gpt2 ? `transformer.h.${i}` : `model.layers.${i}`, c));
+    const prefixes = Array.from({ length: c.nLayer }, (_, i) => (gpt2 ? `transformer.h.${i}` : `model.layers.${i}`));
+    for (const p of prefixes) this.blocks.push(new Block(s, p, c));
     this.finalNorm = makeNorm(s, gpt2 ? 'transformer.ln_f' : 'model.norm', c);
     this.lmHead = c.tiedEmbeddings
       ? this.tokenEmbedding.weight
       : s.declare('lm_head.weight', [c.vocabSize, c.nEmbd], 'decay', initNormal(0.02));
     s.freezing = false;
+    this.lora = options.lora ?? null;
+    if (options.lora) this.adapters.push(...attachLora(s, this.blocks, prefixes, c, options.lora));
     options.extend?.(s, c);
     s.finalize();
     for (const block of this.blocks) block.attn.qkv.packAfterFinalize();

@@ -1,6 +1,6 @@
 /**
- * All parameters of a model live in one flat Float32Array (and their gradients in
- * another), grouped so that the optimizer runs one fused AdamW call per group:
+ * All parameters of a model live in one flat Float32Array (and the trainable ones'
+ * gradients in another), grouped so that the optimizer runs one fused AdamW call per group:
  * [decay | noDecay | frozen]. Modules declare parameters by Hugging Face name; the
  * store hands back tensors whose data/grad become views into the flat buffers once
  * the model is complete (finalize).
@@ -45,7 +45,9 @@ export class ParameterStore {
     if (this.finalized) return;
     const total = this.entries.reduce((s, e) => s + e.tensor.size, 0);
     this.data = new Float32Array(total);
-    this.grad = new Float32Array(total);
+    // Frozen parameters come last and have no gradient: the buffer covers the trainable groups only.
+    const trainable = this.entries.reduce((s, e) => s + (e.group === 'frozen' ? 0 : e.tensor.size), 0);
+    this.grad = new Float32Array(trainable);
     let offset = 0;
     for (const group of GROUP_ORDER) {
       const start = offset;

@@ -8,6 +8,8 @@ import type { ScheduledRequest, SchedulerEvent } from '../infer/scheduler.js';
 
 export interface WorkerInit {
   model: string;
+  /** A PEFT LoRA adapter applied unmerged (--adapter). */
+  adapter?: string;
   /** Sequences decoded together (rows of the KV cache). */
   parallel: number;
   threads?: number;

@@ -12,6 +12,8 @@ import { chatStopTokens, type ModelView, type ServeLimits } from './requests.js'
 
 export interface ServeOptions {
   model: string;
+  /** A PEFT LoRA adapter applied unmerged. */
+  adapter?: string;
   host: string;
   /** 0: any free port. */
   port: number;
@@ -39,7 +41,7 @@ export interface RunningServer {
 }
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const engine = await EngineClient.start({ model: o.model, parallel: o.parallel, threads: o.threads });
+  const engine = await EngineClient.start({ model: o.model, adapter: o.adapter, parallel: o.parallel, threads: o.threads });
   try {
     const info = engine.info;
     const tokenizer = await loadTokenizer(join(info.dir, 'tokenizer.json'));

@@ -20,7 +20,7 @@ const FLUSH_MS = 2;
 
 async function main(): Promise<void> {
   const threads = init.threads !== undefined ? setThreads(init.threads) : getThreads();
-  const loaded = await loadForGeneration(init.model);
+  const loaded = await loadForGeneration(init.model, undefined, undefined, init.adapter);
   const c = loaded.model.config;
   const engine = new InferenceEngine(loaded.model, { maxBatch: init.parallel });
   const scheduler = new Scheduler(engine, loaded.tokenizer);

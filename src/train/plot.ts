@@ -27,8 +27,10 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   const ty = (y: number): number => (o.logY ? Math.log10(y) : y);
   let [x0, x1] = extent(all.map((p) => p[0]));
   let [y0, y1] = extent(all.map((p) => ty(p[1])));
-  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  // A flat series (or one flat up to rounding, like a constant lr of 0.02 vs 0.020000000000000004) gets a unit range.
+  const flat = (a: number, b: number): boolean => b - a <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  if (flat(x0, x1)) [x0, x1] = [x0 - 1, x1 + 1];
+  if (flat(y0, y1)) [y0, y1] = [y0 - Math.max(1e-3 * Math.abs(y0), 1e-12), y1 + Math.max(1e-3 * Math.abs(y1), 1e-12)];
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
@@ -83,7 +85,14 @@ export function ticks(lo: number, hi: number, count: number): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  if (!(step > 0) || !Number.isFinite(lo) || !Number.isFinite(hi)) return out;
+  // Counting steps (not adding them up) always ends, even when step is below t's resolution.
+  const first = Math.ceil(lo / step);
+  for (let i = 0; i <= count * 10 + 2; i++) {
+    const t = (first + i) * step;
+    if (t > hi + step * 1e-9) break;
+    out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  }
   return out;
 }
 

@@ -4,8 +4,10 @@
  * evaluators. The other training stages are presets of the same shape.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GPT } from '../nn/gpt.js';
+import { setLoraForwards, trainableNote, type LoraConfig } from '../nn/lora.js';
+import { loadBaseForLora, saveAdapter } from '../model/adapter.js';
 import { parseConfig, preset, type GPTConfig } from '../nn/config.js';
 import { AdamW } from '../optim/adamw.js';
 import { fitWarmup, type Schedule } from '../optim/schedule.js';
@@ -36,9 +38,19 @@ export interface TrainOptions {
   tokenizerPath?: string;
   /** Receives each human-readable log line (default: stderr, under a progress bar on a terminal). */
   log?: (line: string) => void;
+  /** LoRA on the --init-from model (llmforge finetune): base frozen, checkpoints hold the adapter, RUN/adapter is PEFT's format. */
+  lora?: LoraConfig;
+  /** trainer_state.json's stage (default 'pretrain'). */
+  stage?: string;
+  /** The exact model config (fine-tuning a checkpoint: the base's, whose vocabulary may be padded past the tokenizer's) instead of config.model. */
+  modelConfig?: GPTConfig;
 }
 
 export interface TrainSummary {
+  /** Trainable parameters and the AdamW state they carry (bytes). */
+  trainableParams: number;
+  optimizerBytes: number;
+  adapter: string | null;
   steps: number;
   finalTrainLoss: number;
   finalValLoss: number | null;
@@ -91,7 +103,10 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   if (manifest.tokenizer_hash !== tokenizer.hash) {
     throw new Error(`${tokenizerPath}: this tokenizer (hash ${tokenizer.hash.slice(0, 12)}) is not the one ${o.dataDir} was prepared with (${manifest.tokenizer_hash.slice(0, 12)})`);
   }
-  const modelConfig = resolveModelConfig(cfg, tokenizer, '--config');
+  const modelConfig = o.modelConfig ?? resolveModelConfig(cfg, tokenizer, '--config');
+  if (tokenizer.vocabSize > modelConfig.vocabSize) {
+    throw new Error(`${tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${modelConfig.vocabSize}`);
+  }
   const T = modelConfig.contextLength;
   const micro = cfg.batch.microBatch;
   const { accum, tokensPerStep, maxSteps } = stepPlan(cfg, T);
@@ -110,8 +125,17 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
       throw new Error(`--resume: the model config changed since ${resume.dir} was written (hash ${String(resume.state.model_config_hash)} → ${hash}); start a new run directory`);
     }
   }
-  const model = new GPT(modelConfig).init(cfg.seed);
-  if (o.initFrom && !resume) {
+  const stage = o.stage ?? 'pretrain';
+  if (resume && (resume.state.stage ?? 'pretrain') !== stage) throw new Error(`--resume: ${resume.dir} is a ${String(resume.state.stage)} run, not ${stage}`);
+  if (resume && JSON.stringify(resume.state.lora ?? null) !== JSON.stringify(o.lora ?? null)) {
+    throw new Error(`--resume: ${resume.dir} was trained with other LoRA settings (${JSON.stringify(resume.state.lora ?? null)})`);
+  }
+  // A LoRA run's checkpoints hold only the adapter: the base always comes from init_from.
+  const baseFrom = resume ? (resume.state.init_from as string | undefined) : o.initFrom;
+  if (o.lora && baseFrom === undefined) throw new Error('LoRA needs --init-from: the base model to adapt');
+  const model = o.lora ? loadBaseForLora(baseFrom as string, o.lora, cfg.seed).model : new GPT(modelConfig).init(cfg.seed);
+  if (o.lora && resume) setLoraForwards(model.adapters, Number(resume.state.step) * accum);
+  if (o.initFrom && !resume && !o.lora) {
     const dir = resolveCheckpoint(o.initFrom);
     const srcConfig = readCheckpointConfig(dir);
     if (configHash(srcConfig) !== hash) throw new Error(`--init-from ${o.initFrom}: its model config differs from this run's (${JSON.stringify(srcConfig)})`);
@@ -137,13 +161,15 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     outDir: o.outDir, model, optimizer, objective: nextTokenObjective(micro, T), source: new TokenBatchSource(trainLoader, micro, T), evaluators,
     microBatches: accum, schedule, gradClip: cfg.optimizer.gradClip, maxSteps, maxMinutes: cfg.limits.maxMinutes,
     evalEvery: cfg.eval.every, checkpointEvery: cfg.checkpoint.every, keep: cfg.checkpoint.keep,
-    checkpoint: { save: 'all', config: hfConfig(modelConfig), tokenizerJson: tokenizer.toTokenizerJson() },
-    runState: { stage: 'pretrain', model_config_hash: hash, config: cfg },
+    checkpoint: { save: o.lora ? 'trainable' : 'all', config: hfConfig(modelConfig), tokenizerJson: tokenizer.toTokenizerJson() },
+    runState: { stage, model_config_hash: hash, config: cfg, ...(baseFrom !== undefined ? { init_from: baseFrom } : {}), ...(o.lora ? { lora: o.lora } : {}) },
     resume, flopsPerToken: model.flopsPerToken(T), log: o.log,
-    header: `training ${(model.params.count / 1e6).toFixed(2)}M parameters (${modelConfig.family}, ${modelConfig.nLayer} layers, d ${modelConfig.nEmbd}, context ${T}), ` +
+    header: `training ${(model.params.count / 1e6).toFixed(2)}M parameters${trainableNote(model.lora, model.adapters)} (${modelConfig.family}, ${modelConfig.nLayer} layers, d ${modelConfig.nEmbd}, context ${T}), ` +
       `${tokensPerStep} tokens/step (${micro}×${T}×${accum}), ${maxSteps ?? '∞'} steps, data ${manifest.train_tokens} train / ${manifest.val_tokens} val tokens`,
   });
   trainLoader.close();
-  return { steps: r.steps, finalTrainLoss: r.finalTrainLoss, finalValLoss: r.lastEval.val_loss ?? null, checkpoint: r.checkpoint, seconds: r.seconds };
+  const adapter = o.lora ? join(o.outDir, 'adapter') : null;
+  if (adapter !== null) saveAdapter(adapter, model, resolve(baseFrom as string));
+  return { trainableParams: optimizer.m.length, optimizerBytes: 8 * optimizer.m.length, adapter, steps: r.steps, finalTrainLoss: r.finalTrainLoss, finalValLoss: r.lastEval.val_loss ?? null, checkpoint: r.checkpoint, seconds: r.seconds };
 }
 
