@@ -16,7 +16,7 @@
  * A custom regex has no llama.cpp equivalent: export refuses rather than tokenize differently.
  */
 import type { BpeTokenizer } from '../tokenizer/index.js';
-import { bytesToTokenString } from '../tokenizer/bytes.js';
+import { bytesToTokenString } from '../tokenizer/index.js';
 import { documentStartToken } from '../model/framing.js';
 import { bool, i32s, str, strings, u32, type GgufValue } from './gguf.js';
 

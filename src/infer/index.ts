@@ -9,3 +9,6 @@ export {
 } from './generate.js';
 export { sampleTexts } from './samples.js';
 export { loadForGeneration, type LoadedModel } from './load.js';
+export {
+  Scheduler, type SchedulerEvent, type ScheduledRequest, type TokenLogprob, type FinishReason as ScheduledFinishReason,
+} from './scheduler.js';

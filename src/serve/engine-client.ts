@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FinishReason, TokenLogprob } from '../infer/scheduler.js';
+import type { ScheduledFinishReason as FinishReason, TokenLogprob } from '../infer/index.js';
 import type { FromWorker, ModelInfo, ToWorker, WorkerInit, WorkerRequest } from './protocol.js';
 
 /** What a request hears back; every choice gets exactly one onFinish unless onError ends it all. */

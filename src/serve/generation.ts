@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply } from 'fastify';
-import type { FinishReason, TokenLogprob } from '../infer/scheduler.js';
+import type { ScheduledFinishReason as FinishReason, TokenLogprob } from '../infer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { EngineClient } from './engine-client.js';
 import { ApiError } from './errors.js';

@@ -4,7 +4,7 @@
  * Events travel in bundles (one message per step or per few milliseconds), so 16 streams cost one
  * postMessage, not sixteen.
  */
-import type { ScheduledRequest, SchedulerEvent } from '../infer/scheduler.js';
+import type { ScheduledRequest, SchedulerEvent } from '../infer/index.js';
 
 export interface WorkerInit {
   model: string;

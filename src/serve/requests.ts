@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { chatTokens, renderChat, type ChatMessage } from '../model/chat.js';
-import type { GenerateOptions } from '../infer/generate.js';
+import type { GenerateOptions } from '../infer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { ApiError, badRequest, contextLengthExceeded } from './errors.js';
 import type { WorkerRequest } from './protocol.js';

@@ -2,7 +2,7 @@
 import { basename, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { documentStartToken, endTokenIds } from '../infer/load.js';
+import { documentStartToken, endTokenIds } from '../model/framing.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import { buildApp } from './app.js';
 import { EngineClient } from './engine-client.js';

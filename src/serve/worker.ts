@@ -6,9 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { InferenceEngine } from '../infer/engine.js';
-import { loadForGeneration } from '../infer/load.js';
-import { Scheduler, type SchedulerEvent } from '../infer/scheduler.js';
+import { InferenceEngine, loadForGeneration, Scheduler, type SchedulerEvent } from '../infer/index.js';
 import { backend, getThreads, setThreads } from '../tensor/registry.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 

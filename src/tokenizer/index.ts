@@ -26,3 +26,4 @@ export { GPT2_PATTERN, GPT4_PATTERN, resolvePattern, type Pattern, type PatternN
 export { setBatchThreads } from './batch.js';
 export { setNativeTokenizer } from './native.js';
 export { TerminalProgress, silentProgress, type ProgressReporter } from './progress.js';
+export { bytesToTokenString } from './bytes.js';

@@ -9,9 +9,7 @@
  * (or a role token, or an end-of-text token).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InferenceEngine } from '../../infer/engine.js';
-import { Generation } from '../../infer/generate.js';
-import { loadForGeneration, type LoadedModel } from '../../infer/load.js';
+import { InferenceEngine, Generation, loadForGeneration, type LoadedModel } from '../../infer/index.js';
 import { chatTokens, renderChat, type ChatMessage } from '../../model/chat.js';
 import { setThreads } from '../../tensor/registry.js';
 import type { FromWorker, Reply, ToWorker, WorkerInit } from './protocol.js';
