@@ -5,16 +5,16 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumOrSkip, haveChromium, launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyChatRun } from './feedback-helpers.js';
 import { preferenceRecords } from '../src/align/feedback/export.js';
 import { startFeedbackServer, type FeedbackServer } from '../src/align/feedback/server.js';
 
-const CHROMIUM = process.env.LLMFORGE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = haveChromium;
 const built = existsSync(join(__dirname, '..', 'dist', 'align', 'feedback', 'worker.js'));
-if (!hasChromium) console.warn(`feedback browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set LLMFORGE_CHROMIUM)`);
+chromiumOrSkip('feedback browser tests');
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-feedback-browser-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -40,13 +40,7 @@ describe.skipIf(!hasChromium || !built)('feedback page in Chromium', () => {
       models: [run], prompts, db: join(root, 'feedback.sqlite'), host: '127.0.0.1', port: 0, seed: 11, threads: 1,
       sampling: { maxNewTokens: 120, temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 },
     });
-    context = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1100, height: 900 },
-    });
+    context = await launchChromium(mkdtempSync(join(root, 'profile-')), { width: 1100, height: 900 });
     page = context.pages()[0] ?? (await context.newPage());
   });
 

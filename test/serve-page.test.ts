@@ -1,12 +1,12 @@
 /**
  * The chat page in a real browser: playwright-core driving Debian's Chromium (headless, no
- * network beyond 127.0.0.1). Skips with one line when /usr/bin/chromium (or $CHROMIUM) is
+ * network beyond 127.0.0.1). Skips with one line when /usr/bin/chromium (or $LLMFORGE_CHROMIUM) is
  * missing; CI (.ci/run) installs it. LLMFORGE_PAGE_SCREENSHOT=file.png saves a screenshot.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../src/infer/engine.js';
 import { generate } from '../src/infer/generate.js';
@@ -14,18 +14,14 @@ import { loadForGeneration, type LoadedModel } from '../src/infer/load.js';
 import { renderChat } from '../src/model/chat.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { makeChatModel, serve } from './serve-helpers.js';
+import { chromiumOrSkip, launchChromium } from './browser.js';
 
-const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(browserPath);
-if (!haveBrowser) console.log(`serve-page: skipped, no Chromium at ${browserPath} (apt-get install chromium, or set CHROMIUM)`);
+const haveBrowser = chromiumOrSkip('serve-page');
 
 /** The little of the DOM the tests touch inside the page (the test tsconfig has no DOM types). */
 interface PageGlobals {
   document: { querySelector(selector: string): { textContent: string | null } | null };
 }
-
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 
 describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
   let root = '';
@@ -42,7 +38,7 @@ describe.skipIf(!haveBrowser)('the chat page in Chromium', () => {
     const run = await makeChatModel(join(root, 'page-model'), 2048, { nEmbd: 384, nLayer: 6 }, { neverStop: true });
     server = await serve(run, { parallel: 2 });
     loaded = await loadForGeneration(run);
-    browser = await chromium.launchPersistentContext(join(root, 'profile'), { executablePath: browserPath, headless: true, args: ARGS });
+    browser = await launchChromium(join(root, 'profile'));
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('dialog', (d) => {
