@@ -2,9 +2,8 @@
  * The HTTP thread's handle on the generation worker: starts it, sends requests and cancels,
  * and routes each step's events to the request they belong to.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerScript } from '../util/worker.js';
 import type { ScheduledFinishReason as FinishReason, TokenLogprob } from '../infer/index.js';
 import type { FromWorker, ModelInfo, ToWorker, WorkerInit, WorkerRequest } from './protocol.js';
 
@@ -24,14 +23,6 @@ interface Pending {
 }
 
 /** The compiled worker: beside this module in dist/, or dist/ when this module runs from source (tests). */
-function workerScript(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const built = new URL('../../dist/serve/worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error('serve: dist/serve/worker.js not found (run `npm run build`)');
-}
-
 export class EngineClient {
   private readonly pending = new Map<string, Pending>();
   private next = 0;
@@ -47,35 +38,10 @@ export class EngineClient {
   }
 
   /** Starts the worker and waits until the model is loaded; load errors reject with the worker's message. */
-  static start(init: WorkerInit): Promise<EngineClient> {
-    const worker = new Worker(workerScript(), { workerData: init });
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: FromWorker): void => {
-        if (m.type === 'ready') {
-          cleanup();
-          resolve(new EngineClient(worker, m.info));
-        } else if (m.type === 'fatal') {
-          cleanup();
-          reject(new Error(m.message));
-        }
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new Error(`the generation worker exited while loading (code ${code})`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-    });
+  static async start(init: WorkerInit): Promise<EngineClient> {
+    const script = workerScript([new URL('./worker.js', import.meta.url), new URL('../../dist/serve/worker.js', import.meta.url)], 'serve: dist/serve/worker.js');
+    const { worker, ready } = await startWorker<Extract<FromWorker, { type: 'ready' }>>(script, init);
+    return new EngineClient(worker, ready.info);
   }
 
   /** null while the worker is alive, else why it is not. */

@@ -1,7 +1,6 @@
 /** The main thread's handle on the generation worker: requests in, promises out. */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerScript } from '../../util/worker.js';
 import type { ChatMessage } from '../../model/chat.js';
 import type { FromWorker, Reply, ToWorker, WorkerInit } from './protocol.js';
 
@@ -9,13 +8,6 @@ import type { FromWorker, Reply, ToWorker, WorkerInit } from './protocol.js';
  * The compiled worker: beside this module when running from dist/, else in dist/ (this
  * module run from source, as in tests).
  */
-function workerScript(): URL {
-  for (const url of [new URL('./worker.js', import.meta.url), new URL('../../../dist/align/feedback/worker.js', import.meta.url)]) {
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new Error('the feedback worker (dist/align/feedback/worker.js) is not built: run npm run build');
-}
-
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
 
 export class PairGenerator {
@@ -41,36 +33,10 @@ export class PairGenerator {
   }
 
   /** Starts the worker and waits until it has loaded the model(s); load errors name the --model flag. */
-  static start(init: WorkerInit): Promise<PairGenerator> {
-    const worker = new Worker(workerScript(), { workerData: init });
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: FromWorker): void => {
-        if (m.type === 'ready') {
-          cleanup();
-          resolve(new PairGenerator(worker, m.models));
-        } else if (m.type === 'fatal') {
-          cleanup();
-          void worker.terminate();
-          reject(new Error(m.message));
-        }
-      };
-      const onError = (err: unknown): void => {
-        cleanup();
-        reject(err instanceof Error ? err : new Error(String(err)));
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new Error(`the generation worker exited while loading (code ${code})`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-    });
+  static async start(init: WorkerInit): Promise<PairGenerator> {
+    const script = workerScript([new URL('./worker.js', import.meta.url), new URL('../../../dist/align/feedback/worker.js', import.meta.url)], 'the feedback worker (dist/align/feedback/worker.js)');
+    const { worker, ready } = await startWorker<Extract<FromWorker, { type: 'ready' }>>(script, init);
+    return new PairGenerator(worker, ready.models);
   }
 
   private request(msg: ToWorker): Promise<FromWorker> {
