@@ -11,11 +11,7 @@
  * example with its reference reply (the instruction set: the reply, task and label let
  * the rules check the answer).
  */
-import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import { DataError, discoverInputs, parseChatRecord } from '../data/index.js';
+import { describeJson, LineError, parseChatRecord, readJsonlRecords, type JsonlOptions } from '../data/index.js';
 import type { ChatMessage } from '../model/chat.js';
 
 export interface PreferencePair {
@@ -38,14 +34,9 @@ export interface PromptRecord {
   where: string;
 }
 
-export interface ReadOptions {
-  skipBadLines?: boolean;
-  onSkip?: (where: string, why: string) => void;
-}
+export type ReadOptions = JsonlOptions;
 
-class LineError extends Error {}
-
-const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+const describe = describeJson;
 
 /** Messages up to a final user turn, validated like chat data (roles, content parts). */
 function promptMessages(v: unknown, field: string): ChatMessage[] {
@@ -107,53 +98,7 @@ export function parsePromptRecord(value: unknown): Omit<PromptRecord, 'where'> {
 
 /** Parsed records of JSONL files, folders or globs, in input order then line order. */
 async function readRecords<R>(paths: readonly string[], what: string, parse: (v: unknown) => R, opts: ReadOptions): Promise<Array<R & { where: string }>> {
-  if (paths.length === 0) throw new DataError(`no ${what} files given`);
-  const found = await discoverInputs([...paths]);
-  if (found.skipped.length > 0) throw new DataError(`${found.skipped[0].path}: ${found.skipped[0].reason}`);
-  const explicit = new Set(paths.map((p) => resolve(p)));
-  const sources = found.sources.filter((s) => s.format === 'jsonl' || explicit.has(resolve(s.path)));
-  if (sources.length === 0) throw new DataError(`no .jsonl or .jsonl.gz files in ${paths.join(', ')}`);
-  const out: Array<R & { where: string }> = [];
-  for (const src of sources) {
-    const rs = createReadStream(src.path);
-    let input: NodeJS.ReadableStream = rs;
-    if (src.gzip) {
-      const gz = createGunzip();
-      rs.on('error', (err) => gz.destroy(err));
-      input = rs.pipe(gz);
-    }
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    let lineNo = 0;
-    try {
-      for await (const raw of lines) {
-        lineNo++;
-        const s = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-        if (s.trim() === '') continue;
-        const where = `${src.path}:${lineNo}`;
-        try {
-          let value: unknown;
-          try {
-            value = JSON.parse(s);
-          } catch (err) {
-            throw new LineError(`invalid JSON: ${(err as Error).message}`);
-          }
-          out.push({ ...parse(value), where });
-        } catch (err) {
-          if (!(err instanceof LineError)) throw err;
-          if (!opts.skipBadLines) throw new DataError(`${where}: ${err.message} (use --skip-bad-lines to skip such lines)`);
-          opts.onSkip?.(where, err.message);
-        }
-      }
-    } catch (err) {
-      if (err instanceof DataError) throw err;
-      throw new DataError(`${src.path}: unreadable after line ${lineNo}: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      lines.close();
-      rs.destroy();
-    }
-  }
-  if (out.length === 0) throw new DataError(`no valid ${what} in ${paths.join(', ')}`);
-  return out;
+  return (await readJsonlRecords(paths, what, parse, opts)).map(({ record, where }) => ({ ...record, where }));
 }
 
 export function readPreferencePairs(paths: readonly string[], opts: ReadOptions = {}): Promise<PreferencePair[]> {

@@ -4,13 +4,8 @@
  * OpenAI form, `{"messages":[{"role","content"},…]}`, or `{"prompt","completion"}` (one user turn
  * and its reply). String fields `task` and `label` ride along for per-family eval reports.
  */
-import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { isChatRole, type ChatMessage } from '../model/chat.js';
-import { discoverInputs, errText, type SourceFile } from './discover.js';
-import { DataError } from './errors.js';
+import { describeJson, LineError, readJsonlRecords, type JsonlOptions } from './jsonl.js';
 
 export interface ChatExample {
   messages: ChatMessage[];
@@ -20,14 +15,9 @@ export interface ChatExample {
   label?: string;
 }
 
-export interface ReadChatOptions {
-  /** Count and skip malformed lines instead of stopping at the first. */
-  skipBadLines?: boolean;
-  /** Called with each skipped line's place (file:line) and what is wrong with it. */
-  onSkip?: (where: string, why: string) => void;
-}
+export type ReadChatOptions = JsonlOptions;
 
-const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+const describe = describeJson;
 
 /** OpenAI content: a string, or an array of {type:'text', text} parts (joined). */
 function content(v: unknown, field: string): string {
@@ -46,7 +36,6 @@ function content(v: unknown, field: string): string {
   throw new LineError(`${field}: expected a string, got ${describe(v)}`);
 }
 
-class LineError extends Error {}
 
 /** Parses one record; throws LineError naming the field at fault. */
 export function parseChatRecord(value: unknown): Omit<ChatExample, 'source'> {
@@ -94,49 +83,6 @@ export function parseChatRecord(value: unknown): Omit<ChatExample, 'source'> {
   return out;
 }
 
-async function readFile(src: SourceFile, out: ChatExample[], opts: ReadChatOptions): Promise<void> {
-  const rs = createReadStream(src.path);
-  let input: NodeJS.ReadableStream = rs;
-  if (src.gzip) {
-    const gz = createGunzip();
-    rs.on('error', (err) => gz.destroy(err));
-    input = rs.pipe(gz);
-  }
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  try {
-    for await (const raw of lines) {
-      lineNo++;
-      const s = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // byte-order mark
-      if (s.trim() === '') continue;
-      const where = `${src.path}:${lineNo}`;
-      try {
-        let value: unknown;
-        try {
-          value = JSON.parse(s);
-        } catch (err) {
-          throw new LineError(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        out.push({ ...parseChatRecord(value), source: where });
-      } catch (err) {
-        if (!(err instanceof LineError)) throw err;
-        if (!opts.skipBadLines) throw new DataError(`${where}: ${err.message} (use --skip-bad-lines to skip such lines)`);
-        opts.onSkip?.(where, err.message);
-      }
-    }
-  } catch (err) {
-    if (err instanceof DataError) throw err;
-    const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : '';
-    if (src.gzip && (code.startsWith('Z_') || /unexpected end of file|incorrect header/i.test(String(err)))) {
-      throw new DataError(`${src.path}: corrupt gzip after line ${lineNo}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    throw new DataError(`${src.path}: unreadable: ${errText(err)}`);
-  } finally {
-    lines.close();
-    rs.destroy();
-  }
-}
-
 /**
  * Files, folders, globs, .jsonl and .jsonl.gz; {"messages":[...]} or {"prompt","completion"}; extra
  * fields kept as task/label when strings. A file named explicitly is read as JSONL whatever its
@@ -144,17 +90,6 @@ async function readFile(src: SourceFile, out: ChatExample[], opts: ReadChatOptio
  * README beside the data is ignored. Examples come in input order, then line order.
  */
 export async function readChatExamples(paths: string[], opts: ReadChatOptions = {}): Promise<ChatExample[]> {
-  if (paths.length === 0) throw new DataError('no chat data given');
-  const found = await discoverInputs(paths);
-  if (found.skipped.length > 0) {
-    const s = found.skipped[0];
-    throw new DataError(`${s.path}: ${s.reason}`);
-  }
-  const explicit = new Set(paths.map((p) => resolve(p)));
-  const sources = found.sources.filter((s) => s.format === 'jsonl' || explicit.has(resolve(s.path)));
-  if (sources.length === 0) throw new DataError(`no .jsonl or .jsonl.gz files in ${paths.join(', ')}`);
-  const out: ChatExample[] = [];
-  for (const src of sources) await readFile(src, out, opts);
-  if (out.length === 0) throw new DataError(`no valid chat examples in ${paths.join(', ')}`);
-  return out;
+  const records = await readJsonlRecords(paths, 'chat examples', parseChatRecord, opts);
+  return records.map(({ record, where }) => ({ ...record, source: where }));
 }

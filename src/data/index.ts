@@ -13,5 +13,6 @@ export { discoverInputs, warnLeftOut } from './discover.js';
 export type { Discovery, SourceFile } from './discover.js';
 export { sniffBinary } from './clean.js';
 export { readChatExamples, parseChatRecord } from './chat-jsonl.js';
+export { readJsonlRecords, LineError, describeJson, type JsonlOptions } from './jsonl.js';
 export { CHAT_TASKS, chatTaskKind, type ChatTaskKind } from './chat-tasks.js';
 export type { ChatExample, ReadChatOptions } from './chat-jsonl.js';
