@@ -30,12 +30,11 @@ import { Tensor } from '../tensor/tensor.js';
 import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
-import { TrainConfigSchema, formatZodError, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { allPairBatches, checkPairsFit, PairBatchSource, type PairRows } from './pair-rows.js';
 import { loadPairData } from './pair-setup.js';
-import { mergeConfig } from './sft.js';
 
 const DpoSection = z
   .object({
@@ -72,11 +71,7 @@ export const DPO_DEFAULTS = {
 };
 
 export function parseDpoConfig(value: unknown, source: string): DpoConfig {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${source}: expected a JSON object`);
-  if ('model' in value) throw new Error(`${source}: model: DPO trains the --init-from model as it is; a model section does not apply`);
-  const r = DpoConfigSchema.safeParse(mergeConfig(DPO_DEFAULTS, value as Record<string, unknown>));
-  if (!r.success) throw new Error(formatZodError(source, r.error));
-  return r.data;
+  return parseStageConfig(DpoConfigSchema, DPO_DEFAULTS, value, source, 'DPO trains the --init-from model as it is');
 }
 
 export interface DpoOptions {

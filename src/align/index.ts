@@ -1,6 +1,6 @@
 /** Alignment, stage four of the flow: supervised fine-tuning on chat conversations, then preferences — rule-made pairs, DPO / IPO, a reward model and best-of-N. */
 export {
-  sft, parseSftConfig, readSavedSftConfig, mergeConfig, SftConfigSchema, SFT_DEFAULTS,
+  sft, parseSftConfig, readSavedSftConfig, SftConfigSchema, SFT_DEFAULTS,
   type SftConfig, type SftOptions, type SftSummary,
 } from './sft.js';
 export { SftBatchSource, epochPlan, type SftPosition } from './sft-data.js';

@@ -27,10 +27,9 @@ import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, formatZodError, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
 import { allPairBatches, checkPairsFit, PairBatchSource, type PairRows } from './pair-rows.js';
 import { loadPairData, renderReply } from './pair-setup.js';
-import { mergeConfig } from './sft.js';
 
 export const HEAD = 'score.weight';
 
@@ -57,11 +56,7 @@ export const REWARD_DEFAULTS = {
 };
 
 export function parseRewardConfig(value: unknown, source: string): RewardConfig {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${source}: expected a JSON object`);
-  if ('model' in value) throw new Error(`${source}: model: the reward model is the --init-from model plus a head; a model section does not apply`);
-  const r = RewardConfigSchema.safeParse(mergeConfig(REWARD_DEFAULTS, value as Record<string, unknown>));
-  if (!r.success) throw new Error(formatZodError(source, r.error));
-  return r.data;
+  return parseStageConfig(RewardConfigSchema, REWARD_DEFAULTS, value, source, 'the reward model is the --init-from model plus a head');
 }
 
 /** A GPT of `config` with the scalar head in its store. */

@@ -23,7 +23,7 @@ import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, formatZodError, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
 import { fitWarmup } from '../optim/schedule.js';
 import { assistantLoss, greedyReplies, splitExample } from '../eval/index.js';
 import { SftBatchSource } from './sft-data.js';
@@ -60,24 +60,9 @@ export const SFT_DEFAULTS = {
   seed: 1337,
 };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** `over` merged into `base`, objects key by key (two levels are all a config has). */
-export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as Record<string, unknown>, v) : v;
-  return out;
-}
-
 /** SFT_DEFAULTS with `value` (a config file's contents, or a saved config) on top, validated. */
 export function parseSftConfig(value: unknown, source: string): SftConfig {
-  if (!isObject(value)) throw new Error(`${source}: expected a JSON object`);
-  if ('model' in value) throw new Error(`${source}: model: SFT trains the --init-from model as it is; a model section does not apply`);
-  const r = SftConfigSchema.safeParse(mergeConfig(SFT_DEFAULTS, value));
-  if (!r.success) throw new Error(formatZodError(source, r.error));
-  return r.data;
+  return parseStageConfig(SftConfigSchema, SFT_DEFAULTS, value, source, 'SFT trains the --init-from model as it is');
 }
 
 export interface SftOptions {

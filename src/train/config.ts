@@ -104,3 +104,27 @@ export function readTrainConfig(path: string): TrainConfig {
   }
   return parseTrainConfig(value, path);
 }
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `over` merged into `base`, objects key by key (two levels are all a config has). */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/**
+ * A training stage's config (SFT, DPO, reward model): its defaults with `value` (a config file's
+ * contents, or a run's saved config) on top, validated. Those stages train the --init-from model
+ * as it is, so a `model` section is refused with `whyNoModel`.
+ */
+export function parseStageConfig<S extends z.ZodType>(schema: S, defaults: Record<string, unknown>, value: unknown, source: string, whyNoModel: string): z.infer<S> {
+  if (!isObject(value)) throw new Error(`${source}: expected a JSON object`);
+  if ('model' in value) throw new Error(`${source}: model: ${whyNoModel}; a model section does not apply`);
+  const r = schema.safeParse(mergeConfig(defaults, value));
+  if (!r.success) throw new Error(formatZodError(source, r.error));
+  return r.data as z.infer<S>;
+}

@@ -1,6 +1,6 @@
 /** Stage three of the flow, and the trainer every later training stage shares: one loop, many objectives. */
 export { train, resolveModelConfig, resumedConfig, stepPlan, type TrainOptions, type TrainSummary } from './trainer.js';
-export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, type TrainConfig } from './config.js';
+export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, mergeConfig, parseStageConfig, type TrainConfig } from './config.js';
 export { runLoop, checkpointName, type LoopOptions, type LoopSummary, type CheckpointSpec, type TrainerState } from './loop.js';
 export {
   nextTokenObjective, type Objective, type ObjectiveResult, type BatchSource, type Evaluator, type EvalResult, type MicroBatch,
