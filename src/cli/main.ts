@@ -13,6 +13,7 @@ import { registerSft } from './sft.js';
 import { registerDpo } from './dpo.js';
 import { registerPrefs } from './prefs.js';
 import { registerReward } from './reward.js';
+import { registerRun } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerBench(program);
   registerQuickstart(program);
+  registerRun(program);
   return program;
 }
 

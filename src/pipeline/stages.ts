@@ -1,0 +1,199 @@
+/**
+ * What each stage of `llmforge run` does: the library call behind its command, with the
+ * previous stages' outputs wired in (the tokenizer, the data folder, --init-from, --model).
+ * A stage writes only inside its own folder; the runner (run.ts) decides whether it runs.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer, trainTokenizerDetailed } from '../tokenizer/index.js';
+import { prepare, readChatExamples } from '../data/index.js';
+import { train } from '../train/trainer.js';
+import { dpo, parseDpoConfig, prefsGenerate, sft } from '../align/index.js';
+import { configFromOptions } from '../cli/train.js';
+import { sftConfigFromOptions } from '../cli/sft.js';
+import { commonFlags, configFromFlags } from '../cli/pref-train.js';
+import { applyThreads } from '../cli/options.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { runEval } from './eval-stage.js';
+import type { PipelineConfig, StageName } from './config.js';
+
+export interface StageContext {
+  /** This stage's folder (created). */
+  dir: string;
+  /** Outputs of the stages run so far (their stage.json "outputs"). */
+  outputs: Partial<Record<StageName, Record<string, string>>>;
+  /** Continue an interrupted run in `dir` (training stages). */
+  resume: boolean;
+  /** The chat model copied to OUT/final (set before the export stage). */
+  finalModel?: string;
+  log: (line: string) => void;
+}
+
+export interface StageResult {
+  outputs: Record<string, string>;
+  /** Tokens the stage processed (for tokens/s), when that means something. */
+  tokens?: number;
+  summary: Record<string, unknown>;
+}
+
+/** Where a training stage keeps its run, inside its stage folder. */
+export const RUN_SUBDIR = 'run';
+
+/** A stage's inline training config becomes a file in its folder, so the command's --config reads it. */
+function configPath(ctx: StageContext, config: string | Record<string, unknown> | undefined): string | undefined {
+  if (config === undefined || typeof config === 'string') return config;
+  const path = join(ctx.dir, 'config.json');
+  writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+function out(ctx: StageContext, stage: StageName, key: string): string {
+  const v = ctx.outputs[stage]?.[key];
+  if (v === undefined) throw new Error(`internal: stage '${stage}' has no output '${key}'`);
+  return v;
+}
+
+/** Mean tokens/s over a run's metrics.jsonl steps, and the tokens trained on. */
+export function runThroughput(runDir: string): { tokens: number; tokensPerS: number | null } {
+  const path = join(runDir, 'metrics.jsonl');
+  if (!existsSync(path)) return { tokens: 0, tokensPerS: null };
+  let tokens = 0;
+  let lastElapsed = 0;
+  let rates = 0;
+  let n = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    let r: { tokens_per_s?: number; elapsed_s?: number };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      continue; // a line cut by kill -9 before resume truncated it
+    }
+    if (typeof r.tokens_per_s === 'number' && typeof r.elapsed_s === 'number') {
+      rates += r.tokens_per_s;
+      n++;
+      lastElapsed = r.elapsed_s;
+    }
+  }
+  const tokensPerS = n > 0 ? rates / n : null;
+  if (tokensPerS !== null) tokens = Math.round(tokensPerS * lastElapsed);
+  return { tokens, tokensPerS };
+}
+
+export type StageRunner = (c: PipelineConfig, ctx: StageContext) => Promise<StageResult>;
+
+export const RUNNERS: Record<StageName, StageRunner> = {
+  async tokenizer(c, ctx) {
+    const o = c.tokenizer;
+    applyThreads(o.threads);
+    const texts = o.chatData !== undefined ? (await readChatExamples(o.chatData)).map((e) => e.messages.map((m) => m.content).join('\n')) : [];
+    const path = join(ctx.dir, 'tokenizer.json');
+    const r = await trainTokenizerDetailed({
+      input: o.input, texts, vocabSize: o.vocabSize, pattern: o.pattern, minFrequency: o.minFrequency, out: path,
+      ...(o.special !== undefined ? { specialTokens: o.special.length === 1 && o.special[0] === 'none' ? [] : o.special } : {}),
+    });
+    return { outputs: { tokenizer: path }, summary: { vocab_size: r.stats.vocabSize, merges: r.stats.merges, chars: r.stats.chars } };
+  },
+
+  async data(c, ctx) {
+    const o = c.data;
+    const tokPath = out(ctx, 'tokenizer', 'tokenizer');
+    const dataDir = join(ctx.dir, 'data');
+    const r = await prepare({
+      inputs: o.input, out: dataDir, tokenizer: await loadTokenizer(tokPath), tokenizerSource: { path: tokPath }, valFraction: o.valFraction,
+      dedup: o.dedup, textField: o.textField, minChars: o.minChars, seed: o.seed, skipBadLines: o.skipBadLines, docChars: o.docChars,
+      shardTokens: o.shardTokens, threads: o.threads, encoder: o.encoder, overwrite: true, onWarning: (m) => ctx.log(`warning: ${m}`),
+    });
+    const m = r.manifest;
+    return { outputs: { data: dataDir }, tokens: m.train_tokens + m.val_tokens, summary: { train_tokens: m.train_tokens, val_tokens: m.val_tokens } };
+  },
+
+  async pretrain(c, ctx) {
+    const o = c.pretrain;
+    const runDir = join(ctx.dir, RUN_SUBDIR);
+    const config = configFromOptions({ ...o, config: configPath(ctx, o.config), data: out(ctx, 'data', 'data'), out: runDir });
+    applyThreads(config.threads);
+    const r = await train({
+      dataDir: out(ctx, 'data', 'data'), outDir: runDir, config, resume: ctx.resume, tokenizerPath: out(ctx, 'tokenizer', 'tokenizer'), log: ctx.log,
+    });
+    return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, train_loss: r.finalTrainLoss, val_loss: r.finalValLoss } };
+  },
+
+  async sft(c, ctx) {
+    const o = c.sft ?? fail('sft');
+    const runDir = join(ctx.dir, RUN_SUBDIR);
+    const config = sftConfigFromOptions({ ...o, config: configPath(ctx, o.config), out: runDir, resume: false });
+    applyThreads(config.threads);
+    const r = await sft({ initFrom: out(ctx, 'pretrain', 'run'), data: o.data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
+    return {
+      outputs: { run: runDir }, tokens: runThroughput(runDir).tokens,
+      summary: { steps: r.steps, epochs: r.epochs, train_loss: r.finalTrainLoss, val_loss: r.finalValLoss, conversations: r.conversations },
+    };
+  },
+
+  async prefs(c, ctx) {
+    const o = c.prefs ?? fail('prefs');
+    applyThreads(o.threads);
+    const file = join(ctx.dir, 'prefs.jsonl');
+    // The same defaults as `llmforge prefs generate`.
+    const r = await prefsGenerate({
+      model: out(ctx, 'sft', 'run'), prompts: o.prompts, samples: o.samples, out: file, maxPrompts: o.maxPrompts, temperature: o.temperature ?? 1,
+      topP: o.topP ?? 1, maxNewTokens: o.maxTokens ?? 64, batch: o.batch ?? 64, seed: o.seed ?? 1337, skipBadLines: o.skipBadLines, log: ctx.log,
+    });
+    return { outputs: { pairs: file }, summary: { prompts: r.prompts, pairs: r.pairs, tied: r.tied, chosen_score: r.chosenScore, rejected_score: r.rejectedScore } };
+  },
+
+  async dpo(c, ctx) {
+    const o = c.dpo ?? fail('dpo');
+    const runDir = join(ctx.dir, RUN_SUBDIR);
+    const data = [out(ctx, 'prefs', 'pairs'), ...(o.data ?? [])];
+    const extra = [
+      ...(o.beta !== undefined ? [{ flag: '--beta', path: 'dpo.beta', value: o.beta }] : []),
+      ...(o.loss !== undefined ? [{ flag: '--loss', path: 'dpo.loss', value: o.loss }] : []),
+    ];
+    const opts = { ...o, data, config: configPath(ctx, o.config), out: runDir, resume: false };
+    const { config } = configFromFlags(opts, 'dpo', parseDpoConfig, commonFlags(opts, 'dpo', extra));
+    applyThreads(config.threads);
+    const r = await dpo({ initFrom: out(ctx, 'sft', 'run'), data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
+    return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, epochs: r.epochs, pairs: r.pairs, train_loss: r.finalTrainLoss, ...r.eval } };
+  },
+
+  /*
+   * Fine-tuning (branch lora). To wire it in once `finetune` lands, replace the throw with:
+   *   const o = c.finetune ?? fail('finetune');
+   *   const runDir = join(ctx.dir, RUN_SUBDIR);
+   *   const r = await finetune({ initFrom: out(ctx, ctx.outputs.dpo ? 'dpo' : 'sft', 'run'), data: o.data, outDir: runDir,
+   *     method: o.method, rank: o.rank, alpha: o.alpha, targets: o.targets, config: …, resume: ctx.resume, log: ctx.log });
+   *   return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, train_loss: r.finalTrainLoss } };
+   * The eval stage and the final model pick up outputs.finetune.run by themselves (a LoRA run must hold a merged
+   * checkpoint or the eval loader must take its adapter).
+   */
+  async finetune() {
+    throw new Error("stage 'finetune': llmforge finetune is not part of this build yet; set finetune.enabled to false");
+  },
+
+  async eval(c, ctx) {
+    return runEval(c, ctx);
+  },
+
+  /*
+   * Export (src/export in main). To wire it in, replace the throw with:
+   *   const o = c.export ?? fail('export');
+   *   const file = join(ctx.dir, o.format === 'gguf' ? 'model.gguf' : 'hf');
+   *   if (o.format === 'gguf') await exportGguf({ model: ctx.finalModel, out: file, dtype: o.dtype });
+   *   else await exportHf({ model: ctx.finalModel, out: file, dtype: o.dtype });
+   *   return { outputs: { file }, summary: { format: o.format } };
+   * (check exportGguf/exportHf's option names; ctx.finalModel is OUT/final, set by the runner before this stage).
+   */
+  async export() {
+    throw new Error("stage 'export': llmforge export is not part of this build yet; set export.enabled to false");
+  },
+};
+
+function fail(stage: StageName): never {
+  throw new Error(`internal: stage '${stage}' has no options`);
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
