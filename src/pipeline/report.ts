@@ -10,7 +10,7 @@ import { formatDuration } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MODEL_COLUMNS, pct, type EvalFile } from './eval-stage.js';
 import type { StageName } from './config.js';
-import type { StageRecord } from './run.js';
+import { readRecord, seconds, type StageRecord } from './run.js';
 
 interface StageView {
   stage: StageName;
@@ -66,7 +66,7 @@ const num = (x: number | null | undefined, digits = 3): string => (x === null ||
 function stageRows(views: readonly StageView[]): string[][] {
   return views.map(({ stage, record: r }) => [
     stage,
-    r === null ? 'not run' : formatDuration(r.seconds) + (r.resumed ? ' (resumed)' : ''),
+    r === null ? 'not run' : seconds(r.seconds) + (r.resumed ? ' (resumed)' : ''),
     r?.tokens_per_s === null || r?.tokens_per_s === undefined ? '—' : Math.round(r.tokens_per_s).toLocaleString('en-US'),
     r === null ? '—' : `${Math.round(r.peak_rss_mb)} MiB`,
     r === null ? '' : r.key,
@@ -106,7 +106,7 @@ function htmlTable(head: string[], rows: string[][]): string {
 /** Writes OUT/report.md and OUT/report.html; returns their paths. */
 export function writeReport(out: string, stages: ReadonlyArray<{ stage: StageName; dir: string }>): { md: string; html: string } {
   const views: StageView[] = stages.map(({ stage, dir }) => {
-    const record = readJson<StageRecord>(join(dir, 'stage.json'));
+    const record = readRecord(dir, out);
     const run = record?.outputs.run;
     return { stage, record, curves: run !== undefined ? lossCurves(run) : [] };
   });

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { resolveCheckpoint } from '../model/checkpoint.js';
 import { writeFileAtomic, fsyncDir } from '../util/atomic.js';
 import { formatDuration } from '../util/progress.js';
@@ -68,6 +68,11 @@ export interface RunResult {
 
 export const FINAL_DIR = 'final';
 
+/** Durations in logs: tenths under ten seconds (tiny pipelines), else formatDuration. */
+export function seconds(s: number): string {
+  return s < 10 ? `${s.toFixed(1)}s` : formatDuration(s);
+}
+
 /** sha256 of a file's bytes, or of a folder's files (names and bytes, sorted). */
 function hashPath(path: string, h = createHash('sha256')): ReturnType<typeof createHash> {
   let st;
@@ -100,14 +105,21 @@ function stageKey(stage: StageName, options: Record<string, unknown>, reads: Rec
   return createHash('sha256').update(JSON.stringify({ v: PIPELINE_VERSION, stage, options: keyed, files, reads })).digest('hex').slice(0, 12);
 }
 
-function readRecord(dir: string): StageRecord | null {
+/**
+ * A finished stage's record, with its outputs as absolute paths (stage.json keeps them relative
+ * to the pipeline's folder, so a moved or copied folder still works). Null when not finished.
+ */
+export function readRecord(dir: string, out: string): StageRecord | null {
   const path = join(dir, 'stage.json');
   if (!existsSync(path)) return null;
+  let r: StageRecord;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as StageRecord;
+    r = JSON.parse(readFileSync(path, 'utf8')) as StageRecord;
   } catch (err) {
     throw new Error(`${path}: unreadable (${(err as Error).message}); delete that folder to redo the stage`);
   }
+  if (r.version !== PIPELINE_VERSION) return null;
+  return { ...r, outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, resolve(out, v)])) };
 }
 
 /** Resets the kernel's peak-RSS counter (Linux), so VmHWM measures this stage alone. */
@@ -182,13 +194,13 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     const key = stageKey(stage, options, reads);
     keys[stage] = key;
     const dir = join(out, `${stage}-${key}`);
-    const record = readRecord(dir);
+    const record = readRecord(dir, out);
     const forced = i >= startAt && (o.only === undefined || stage === o.only) && (o.only !== undefined || o.from !== undefined);
     const head = `[stage ${i + 1} of ${active.length}] ${stage}`;
     if (record !== null && !forced) {
       ctx.outputs[stage] = record.outputs;
       result.push({ stage, dir, status: 'done' });
-      log(`${head}: done (${dir}, ${formatDuration(record.seconds)})`);
+      log(`${head}: done (${dir}, ${seconds(record.seconds)})`);
       continue;
     }
     if (i < startAt || (o.only !== undefined && stage !== o.only)) {
@@ -199,7 +211,8 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     if (forced) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const rest = active.slice(i).reduce((a, s) => a + (estimates.get(s) ?? 0), 0);
-    const scale = spentEstimate > 0 ? spent / spentEstimate : 1;
+    // Seconds-long stages say little about this machine's speed; wait for a longer one.
+    const scale = spentEstimate >= 30 ? spent / spentEstimate : 1;
     log(`${head}${resume ? ': resuming' : ''} → ${dir}   (overall ETA ${formatDuration(rest * scale)})`);
     const started = new Date();
     const peakReset = resetPeakRss();
@@ -215,19 +228,19 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
     } catch (err) {
       throw new Error(`stage '${stage}' (${dir}): ${(err as Error).message}`);
     }
-    const seconds = (performance.now() - s0) / 1000;
-    spent += seconds;
+    const elapsed = (performance.now() - s0) / 1000;
+    spent += elapsed;
     spentEstimate += estimates.get(stage) ?? 0;
     const run = r.outputs.run;
-    const tps = run !== undefined ? runThroughput(run).tokensPerS : r.tokens !== undefined ? r.tokens / seconds : null;
+    const tps = run !== undefined ? runThroughput(run).tokensPerS : r.tokens !== undefined ? r.tokens / elapsed : null;
     const rec: StageRecord = {
-      version: PIPELINE_VERSION, stage, key, options, reads, outputs: r.outputs, started: started.toISOString(), finished: new Date().toISOString(),
-      seconds, peak_rss_mb: peakReset ? peakRssMb() : process.resourceUsage().maxRSS / 1024, tokens: r.tokens ?? null, tokens_per_s: tps, resumed: resume, summary: r.summary,
+      version: PIPELINE_VERSION, stage, key, options, reads, outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, relative(out, v)])), started: started.toISOString(), finished: new Date().toISOString(),
+      seconds: elapsed, peak_rss_mb: peakReset ? peakRssMb() : process.resourceUsage().maxRSS / 1024, tokens: r.tokens ?? null, tokens_per_s: tps, resumed: resume, summary: r.summary,
     };
     writeFileAtomic(join(dir, 'stage.json'), `${JSON.stringify(rec, null, 2)}\n`);
     ctx.outputs[stage] = r.outputs;
     result.push({ stage, dir, status: resume ? 'resumed' : 'ran' });
-    log(`${head}: finished in ${formatDuration(seconds)}`);
+    log(`${head}: finished in ${seconds(elapsed)}`);
     // Folders of this stage with other keys are stale now.
     for (const name of readdirSync(out)) {
       if (name.startsWith(`${stage}-`) && name !== `${stage}-${key}`) rmSync(join(out, name), { recursive: true, force: true });
