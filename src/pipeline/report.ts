@@ -135,7 +135,7 @@ export function writeReport(out: string, stages: ReadonlyArray<{ stage: StageNam
   const html: string[] = ['<!doctype html>', '<html lang="en"><head><meta charset="utf-8">', `<title>${escapeHtml(title)}</title>`,
     '<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}' +
     'table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:left;vertical-align:top}' +
-    'thead th{background:#f3f3f3}td{white-space:pre-wrap}.plots{display:flex;flex-wrap:wrap;gap:12px}.note{color:#555}</style></head><body>',
+    'thead th{background:#f3f3f3}td{white-space:pre-wrap}.plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}.note{color:#555}</style></head><body>',
     `<h1>${escapeHtml(title)}</h1>`, `<p class="note">${escapeHtml(out)} — generated ${escapeHtml(generated)}; stages took ${escapeHtml(formatDuration(total))} in all.</p>`,
     '<h2 id="models">Models</h2>', htmlTable(table.head, table.rows), `<p class="note">${escapeHtml(table.note)}</p>`,
     '<h2 id="stages">Stages</h2>', htmlTable(STAGE_HEAD, stageRows(views))];
