@@ -53,6 +53,7 @@ export function tinyPipeline(pretrainSteps = 6): TinyPipeline {
     sft: { data: [chat], maxSteps: 3, batch: 4 },
     prefs: { prompts: [chat], samples: 2, maxPrompts: 8, maxTokens: 8 },
     dpo: { data: ['pairs.jsonl'], maxSteps: 2, batch: 4 },
+    reward: { data: ['pairs.jsonl'], maxSteps: 2, batch: 4 },
     eval: { data: ['heldout.jsonl'], maxTokens: 8 },
   };
   const file = join(dir, 'pipeline.json');

@@ -25,7 +25,7 @@ describe('pipeline report card', () => {
     const r = await runPipeline({ config: readPipeline(t.file), out, log: () => {} });
     const md = readFileSync(r.report.md, 'utf8');
     expect(md).toMatch(/\|\s+\| base \| SFT \| DPO \|/);
-    for (const row of ['val bpb', 'chat format', 'accuracy', 'refusal (harmful)', 'over-refusal (benign)', 'reward-model win rate']) expect(md).toContain(`| ${row} |`);
+    for (const row of ['val bpb', 'chat format', 'accuracy', 'refusal (harmful)', 'over-refusal (benign)', 'reward-model win rate (vs SFT)']) expect(md).toContain(`| ${row} |`);
     expect(md).toMatch(/\| pretrain \| [\d.]+s \| [\d,]+ \| \d+ MiB \|/);
     expect(md).toContain('What is &lt;b>2&lt;/b> & "3" \\| plus?'); // a pipe would end the table cell
     const html = readFileSync(r.report.html, 'utf8');
@@ -47,11 +47,12 @@ describe('pipeline report card', () => {
       const heads = await page.locator('#models + table thead th').allTextContents();
       expect(heads).toEqual(['', 'base', 'SFT', 'DPO']);
       const rows = await page.locator('#models + table tbody th').allTextContents();
-      expect(rows).toEqual(['val bpb', 'chat format', 'accuracy', 'refusal (harmful)', 'over-refusal (benign)', 'reward-model win rate']);
-      expect(await page.locator('#stages + table tbody tr').count()).toBe(7);
-      // Loss curves of pretrain, SFT and DPO, drawn inline.
+      expect(rows).toEqual(['val bpb', 'chat format', 'accuracy', 'refusal (harmful)', 'over-refusal (benign)', 'reward-model win rate (vs SFT)']);
+      expect(await page.locator('#models + table tbody tr:last-child td').allTextContents()).toEqual([expect.stringMatching(/%$/), '50.0%', expect.stringMatching(/%$/)]);
+      expect(await page.locator('#stages + table tbody tr').count()).toBe(8);
+      // Loss curves of pretrain, SFT, DPO and the reward model, drawn inline.
       const svgs = page.locator('.plots svg');
-      expect(await svgs.count()).toBe(3);
+      expect(await svgs.count()).toBe(4);
       expect((await svgs.first().boundingBox())?.width).toBeGreaterThan(200);
       expect(await page.locator('.plots svg path').count()).toBeGreaterThanOrEqual(3);
       // The prompt with markup shows as text, not as a bold element.

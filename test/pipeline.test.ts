@@ -60,7 +60,7 @@ describe('llmforge run', () => {
     const out = join(t.dir, 'out');
     const first = await runPipeline({ config: readPipeline(t.file), out, log: quiet });
     expect(first.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(
-      ['tokenizer', 'data', 'pretrain', 'sft', 'prefs', 'dpo', 'eval'].map((s) => `${s}:ran`));
+      ['tokenizer', 'data', 'pretrain', 'sft', 'prefs', 'dpo', 'reward', 'eval'].map((s) => `${s}:ran`));
     expect(first.final).toBe(join(out, 'final'));
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) expect(existsSync(join(out, 'final', f)), f).toBe(true);
     expect(existsSync(join(out, 'final', 'optimizer.safetensors'))).toBe(false);
@@ -81,7 +81,7 @@ describe('llmforge run', () => {
     t.write();
     const changed = await runPipeline({ config: readPipeline(t.file), out, log: quiet });
     expect(changed.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(
-      ['tokenizer:done', 'data:done', 'pretrain:done', 'sft:ran', 'prefs:ran', 'dpo:ran', 'eval:ran']);
+      ['tokenizer:done', 'data:done', 'pretrain:done', 'sft:ran', 'prefs:ran', 'dpo:ran', 'reward:ran', 'eval:ran']);
     const now = stageDirs(out);
     expect(now.filter((n) => before.includes(n))).toEqual(before.filter((n) => /^(tokenizer|data|pretrain)-/.test(n)));
     expect(now).toHaveLength(before.length); // the stale folders are gone
@@ -93,20 +93,20 @@ describe('llmforge run', () => {
     const only = await runPipeline({ config: readPipeline(t.file), out, only: 'eval', log: quiet });
     expect(only.stages.at(-1)).toEqual(expect.objectContaining({ stage: 'eval', status: 'ran' }));
     const redo = await runPipeline({ config: readPipeline(t.file), out, from: 'dpo', log: quiet });
-    expect(redo.stages.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done', 'done', 'ran', 'ran']);
+    expect(redo.stages.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done', 'done', 'ran', 'ran', 'ran']);
   }, 120_000);
 
   it('resumes a stage killed with SIGKILL and ends with the weights of an uninterrupted run', async () => {
-    const steps = 300;
+    const steps = 150;
     const killed = tinyPipeline(steps);
     const out = join(killed.dir, 'out');
-    // Kill the process once pretraining has saved its second checkpoint.
+    // Kill the process once pretraining has saved its first checkpoint (of three).
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [CLI, 'run', killed.file, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/saved .*step-0000100/.test(err)) child.kill('SIGKILL');
+        if (/saved .*step-0000050/.test(err)) child.kill('SIGKILL');
       });
       child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`not killed (exit ${code}): ${err.slice(-2000)}`))));
     });
@@ -114,8 +114,8 @@ describe('llmforge run', () => {
     expect(existsSync(join(out, pretrainDir, 'stage.json'))).toBe(false);
     const r = spawnSync(process.execPath, [CLI, 'run', killed.file, '--out', out], { encoding: 'utf8' });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
-    expect(r.stderr).toMatch(/\[stage 1 of 7\] tokenizer: done/);
-    expect(r.stderr).toMatch(/\[stage 3 of 7\] pretrain: resuming/);
+    expect(r.stderr).toMatch(/\[stage 1 of 8\] tokenizer: done/);
+    expect(r.stderr).toMatch(/\[stage 3 of 8\] pretrain: resuming/);
     expect(r.stdout).toMatch(/Chat model: .*final\n[\s\S]*llmforge serve --model .*final[\s\S]*llmforge export --model .*final --format gguf/);
     expect(record(out, 'pretrain').resumed).toBe(true);
 

@@ -104,6 +104,9 @@ const Dpo = z.strictObject({
   loss: z.enum(['sigmoid', 'ipo']).optional(),
 });
 
+/** `llmforge reward train` (--init-from is the SFT run, --data the prefs stage's pairs plus any given here): the report's win rates. */
+const Reward = z.strictObject({ ...common, ...trainFlags, data: paths.optional(), gradAccum: int(1).optional() });
+
 /** `llmforge finetune` (branch lora): off unless enabled; --init-from is the DPO (or SFT) run. */
 const Finetune = z.strictObject({
   ...common, ...trainFlags,
@@ -142,15 +145,16 @@ export const PipelineSchema = z.strictObject({
   sft: Sft.optional(),
   prefs: Prefs.optional(),
   dpo: Dpo.optional(),
+  reward: Reward.optional(),
   finetune: Finetune.optional(),
   eval: Eval.optional(),
   export: Export.optional(),
 });
 
 export type PipelineConfig = z.infer<typeof PipelineSchema>;
-export type StageName = 'tokenizer' | 'data' | 'pretrain' | 'sft' | 'prefs' | 'dpo' | 'finetune' | 'eval' | 'export';
+export type StageName = 'tokenizer' | 'data' | 'pretrain' | 'sft' | 'prefs' | 'dpo' | 'reward' | 'finetune' | 'eval' | 'export';
 /** Run order. */
-export const STAGE_NAMES: readonly StageName[] = ['tokenizer', 'data', 'pretrain', 'sft', 'prefs', 'dpo', 'finetune', 'eval', 'export'];
+export const STAGE_NAMES: readonly StageName[] = ['tokenizer', 'data', 'pretrain', 'sft', 'prefs', 'dpo', 'reward', 'finetune', 'eval', 'export'];
 
 /** Keys holding file paths (resolved against the pipeline file's folder). */
 const PATH_KEYS = new Set(['input', 'chatData', 'data', 'valData', 'prompts']);
@@ -198,7 +202,7 @@ function checkChain(c: PipelineConfig, source: string): void {
   for (const name of ['tokenizer', 'data', 'pretrain'] as const) {
     if (!stageOn(c, name)) throw new Error(`${source}: '${name}.enabled' is false, but every pipeline starts with tokenizer, data and pretrain`);
   }
-  const needs: Array<[StageName, StageName]> = [['prefs', 'sft'], ['dpo', 'prefs']];
+  const needs: Array<[StageName, StageName]> = [['prefs', 'sft'], ['dpo', 'prefs'], ['reward', 'prefs']];
   for (const [stage, dep] of needs) {
     if (stageOn(c, stage) && !stageOn(c, dep)) throw new Error(`${source}: stage '${stage}' reads the '${dep}' stage's output, which is missing or disabled`);
   }

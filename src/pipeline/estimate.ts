@@ -70,6 +70,11 @@ export function estimateSeconds(stage: StageName, c: PipelineConfig): number {
       // Chosen and rejected, about 96 tokens each; a reference pass, then forward and backward.
       return (pairs * 2 * 96 * (1 + 3 * passes)) / RATE.trainTokensPerS;
     }
+    case 'reward': {
+      const pairs = (c.prefs?.maxPrompts ?? 1000) * 0.6;
+      const passes = c.reward?.maxSteps !== undefined ? (c.reward.maxSteps * (c.reward.batch ?? 16)) / 2 / pairs : (c.reward?.epochs ?? 1);
+      return (pairs * 2 * 96 * 3 * passes) / RATE.trainTokensPerS;
+    }
     case 'finetune':
       return c.finetune?.maxSteps !== undefined ? (c.finetune.maxSteps * (c.finetune.batch ?? 16) * 128) / RATE.trainTokensPerS : 60;
     case 'eval': {

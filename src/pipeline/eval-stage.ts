@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { readChatExamples } from '../data/index.js';
-import { evalBase, evalChat, type BaseEvalReport, type ChatEvalReport } from '../eval/index.js';
+import { evalBase, evalChat, splitExample, type BaseEvalReport, type ChatEvalReport } from '../eval/index.js';
+import { loadRewardModel, scoreReplies } from '../align/index.js';
 import { loadForGeneration } from '../infer/load.js';
 import { defaultHeldout } from '../cli/eval.js';
 import { applyThreads } from '../cli/options.js';
@@ -32,6 +33,11 @@ export interface ModelEval {
   base: BaseEvalReport;
   chat: ChatEvalReport;
   samples: SampleReply[];
+  /**
+   * Share of the held-out prompts where the reward stage's model scores this model's reply
+   * above the SFT model's (ties count half); null without a reward stage or an SFT model.
+   */
+  reward_win_rate_vs_sft: number | null;
 }
 
 export interface EvalFile {
@@ -52,6 +58,7 @@ export async function runEval(c: PipelineConfig, ctx: StageContext): Promise<Sta
   if (dataDir === undefined) throw new Error('internal: the eval stage needs the data stage');
   const models: Record<string, ModelEval> = {};
   let pick: number[] | undefined;
+  const replies = new Map<string, string[]>();
   for (const { model: name, stage } of MODEL_COLUMNS) {
     const run = ctx.outputs[stage]?.run;
     if (run === undefined) continue;
@@ -66,10 +73,25 @@ export async function runEval(c: PipelineConfig, ctx: StageContext): Promise<Sta
     pick ??= pickSamples(verdicts.map((v) => v.kind));
     models[name] = {
       stage, checkpoint: loaded.dir, base, chat: report,
-      samples: pick.map((i) => ({ kind: verdicts[i].kind, prompt: verdicts[i].prompt, reply: verdicts[i].reply })),
+      samples: pick.map((i) => ({ kind: verdicts[i].kind, prompt: verdicts[i].prompt, reply: verdicts[i].reply })), reward_win_rate_vs_sft: null,
     };
+    replies.set(name, verdicts.map((v) => v.reply));
     ctx.log(`      ${name}: val bpb ${base.val_bpb.toFixed(3)}, format ${pct(report.format_ok)}, accuracy ${pct(report.accuracy)}, ` +
       `refusal ${pct(report.refusal_rate)}, over-refusal ${pct(report.over_refusal_rate)}`);
+  }
+  const rmRun = ctx.outputs.reward?.run;
+  const sftReplies = replies.get('SFT');
+  if (rmRun !== undefined && sftReplies !== undefined) {
+    const rm = await loadRewardModel(rmRun);
+    const prompts = examples.map((e) => splitExample(e.messages).prompt);
+    const score = (rs: readonly string[]): number[] => scoreReplies(rm, prompts.map((prompt, i) => ({ prompt, reply: rs[i] })));
+    const sftScores = score(sftReplies);
+    for (const [name, rs] of replies) {
+      const s = name === 'SFT' ? sftScores : score(rs);
+      let wins = 0;
+      for (let i = 0; i < s.length; i++) wins += rs[i] === sftReplies[i] || s[i] === sftScores[i] ? 0.5 : s[i] > sftScores[i] ? 1 : 0;
+      models[name].reward_win_rate_vs_sft = s.length > 0 ? wins / s.length : null;
+    }
   }
   const file = join(ctx.dir, 'eval.json');
   const body: EvalFile = { version: 1, data, models };

@@ -84,13 +84,13 @@ function modelTable(ev: EvalFile | null): { head: string[]; rows: string[][]; no
     ['accuracy', ...cols.map((c) => pct(m(c).chat.accuracy))],
     ['refusal (harmful)', ...cols.map((c) => pct(m(c).chat.refusal_rate))],
     ['over-refusal (benign)', ...cols.map((c) => pct(m(c).chat.over_refusal_rate))],
-    ['reward-model win rate', ...cols.map(() => 'n/a')],
+    ['reward-model win rate (vs SFT)', ...cols.map((c) => pct(m(c).reward_win_rate_vs_sft))],
   ];
   const first = ev !== null && cols.length > 0 ? m(cols[0]).chat : null;
   const note = first === null ? 'No eval stage in this pipeline.'
     : `Chat rows: ${first.examples} held-out conversations (${first.answer_examples} questions, ${first.harmful_examples} harmful, ` +
-      `${first.benign_examples} benign look-alikes). val bpb: the data stage's val split. Reward-model win rate: n/a — the pipeline ` +
-      'has no reward-model stage yet (llmforge reward train, then eval --best-of).';
+      `${first.benign_examples} benign look-alikes). val bpb: the data stage's val split. Reward-model win rate: how often the reward ` +
+      "stage's model scores the model's reply above the SFT model's on the same prompt (ties half; n/a without a reward stage).";
   return { head: ['', ...cols], rows, note };
 }
 

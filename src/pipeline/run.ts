@@ -22,12 +22,13 @@ const PIPELINE_VERSION = 1;
 /** What each stage reads from (its key includes theirs). */
 const READS: Record<StageName, readonly StageName[]> = {
   tokenizer: [], data: ['tokenizer'], pretrain: ['tokenizer', 'data'], sft: ['pretrain'], prefs: ['sft'], dpo: ['sft', 'prefs'],
-  finetune: ['sft', 'dpo'], eval: ['data', 'pretrain', 'sft', 'dpo', 'finetune'], export: ['sft', 'dpo', 'finetune'],
+  reward: ['sft', 'prefs'], finetune: ['sft', 'dpo'],
+  eval: ['data', 'pretrain', 'sft', 'dpo', 'reward', 'finetune'], export: ['sft', 'dpo', 'finetune'],
 };
 /** Options that change how fast a stage runs, not what it makes. */
 const NOT_IN_KEY = new Set(['threads', 'enabled']);
 /** Stages that continue from their last checkpoint after an interruption. */
-const RESUMABLE = new Set<StageName>(['pretrain', 'sft', 'dpo', 'finetune']);
+const RESUMABLE = new Set<StageName>(['pretrain', 'sft', 'dpo', 'reward', 'finetune']);
 
 export interface StageRecord {
   version: number;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadTokenizer, trainTokenizerDetailed } from '../tokenizer/index.js';
 import { prepare, readChatExamples } from '../data/index.js';
 import { train } from '../train/trainer.js';
-import { dpo, parseDpoConfig, prefsGenerate, sft } from '../align/index.js';
+import { dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, rewardTrain, sft } from '../align/index.js';
 import { configFromOptions } from '../cli/train.js';
 import { sftConfigFromOptions } from '../cli/sft.js';
 import { commonFlags, configFromFlags } from '../cli/pref-train.js';
@@ -156,6 +156,17 @@ export const RUNNERS: Record<StageName, StageRunner> = {
     applyThreads(config.threads);
     const r = await dpo({ initFrom: out(ctx, 'sft', 'run'), data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
     return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, epochs: r.epochs, pairs: r.pairs, train_loss: r.finalTrainLoss, ...r.eval } };
+  },
+
+  async reward(c, ctx) {
+    const o = c.reward ?? fail('reward');
+    const runDir = join(ctx.dir, RUN_SUBDIR);
+    const data = [out(ctx, 'prefs', 'pairs'), ...(o.data ?? [])];
+    const opts = { ...o, data, config: configPath(ctx, o.config), out: runDir, resume: false };
+    const { config } = configFromFlags(opts, 'reward', parseRewardConfig, commonFlags(opts, 'reward'));
+    applyThreads(config.threads);
+    const r = await rewardTrain({ initFrom: out(ctx, 'sft', 'run'), data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
+    return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, pairs: r.pairs, train_loss: r.finalTrainLoss, val_accuracy: r.accuracy } };
   },
 
   /*
