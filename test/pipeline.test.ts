@@ -32,6 +32,8 @@ describe('pipeline config', () => {
     expect(() => parsePipeline({ ...base(), pretrain: { maxSteps: 0 } }, 'p.json', '/x')).toThrow(/'pretrain\.maxSteps'/);
     expect(() => parsePipeline({ ...base(), pretrain: { out: 'x' } }, 'p.json', '/x')).toThrow(/unknown key 'pretrain\.out'/);
     expect(() => parsePipeline({ ...base(), dpo: {} }, 'p.json', '/x')).toThrow(/'dpo' reads the 'prefs' stage's output/);
+    expect(() => parsePipeline({ ...base(), pretrain: { config: { optimizer: { lr: 1e-3, betas: 2 } } } }, 'p.json', '/x'))
+      .toThrow(/p\.json: 'pretrain\.config'.*betas/);
     const c = parsePipeline(base(), 'p.json', '/x');
     expect(c.tokenizer.input).toEqual(['/x/a.txt']);
   });

@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseTrainConfig } from '../train/config.js';
+import { parseDpoConfig, parseRewardConfig, parseSftConfig } from '../align/index.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER): z.ZodNumber => z.number().int().min(min).max(max);
 const num = (min: number, max = Infinity): z.ZodNumber => z.number().min(min).max(max);
@@ -186,6 +188,12 @@ export function parsePipeline(value: unknown, source: string, baseDir: string): 
     }
   }
   checkChain(c, source);
+  // An inline training config is checked now, not when its stage starts an hour later.
+  const parsers = { pretrain: parseTrainConfig, sft: parseSftConfig, dpo: parseDpoConfig, reward: parseRewardConfig };
+  for (const [name, parse] of Object.entries(parsers)) {
+    const cfg = (c[name as keyof typeof parsers] as { config?: unknown } | undefined)?.config;
+    if (cfg !== undefined && typeof cfg !== 'string') parse(cfg, `${source}: '${name}.config'`);
+  }
   return c;
 }
 

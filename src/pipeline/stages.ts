@@ -14,6 +14,7 @@ import { sftConfigFromOptions } from '../cli/sft.js';
 import { commonFlags, configFromFlags } from '../cli/pref-train.js';
 import { applyThreads } from '../cli/options.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { Progress } from '../util/progress.js';
 import { runEval } from './eval-stage.js';
 import type { PipelineConfig, StageName } from './config.js';
 
@@ -99,11 +100,17 @@ export const RUNNERS: Record<StageName, StageRunner> = {
     const o = c.data;
     const tokPath = out(ctx, 'tokenizer', 'tokenizer');
     const dataDir = join(ctx.dir, 'data');
+    let bar: Progress | undefined;
     const r = await prepare({
       inputs: o.input, out: dataDir, tokenizer: await loadTokenizer(tokPath), tokenizerSource: { path: tokPath }, valFraction: o.valFraction,
       dedup: o.dedup, textField: o.textField, minChars: o.minChars, seed: o.seed, skipBadLines: o.skipBadLines, docChars: o.docChars,
       shardTokens: o.shardTokens, threads: o.threads, encoder: o.encoder, overwrite: true, onWarning: (m) => ctx.log(`warning: ${m}`),
+      onProgress: (p) => {
+        bar ??= new Progress({ total: p.totalBytes, label: 'data', unit: 'MB', unitScale: 1e-6 });
+        bar.update(p.bytes, `${p.tokens.toLocaleString('en-US')} tokens`);
+      },
     });
+    bar?.done();
     const m = r.manifest;
     return { outputs: { data: dataDir }, tokens: m.train_tokens + m.val_tokens, summary: { train_tokens: m.train_tokens, val_tokens: m.val_tokens } };
   },
