@@ -1,7 +1,7 @@
 /** `llmforge run`: skip what is done, redo what changed (and what follows), resume after kill -9, config errors with their key path. */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePipeline, readPipeline } from '../src/pipeline/config.js';
 import { runPipeline, type StageRecord } from '../src/pipeline/run.js';
@@ -127,4 +127,23 @@ describe('llmforge run', () => {
     const weights = (o: string): Buffer => readFileSync(join(resolveCheckpoint(join(o, stageDirs(o).find((n) => n.startsWith('pretrain-')) as string, 'run')), 'model.safetensors'));
     expect(weights(out).equals(weights(wholeOut))).toBe(true);
   }, 180_000);
+});
+
+describe('llmforge run locking', () => {
+  it('refuses a second run in the same folder while the first is alive, and takes over a dead one\'s lock', async () => {
+    const t = tinyPipeline();
+    const out = join(t.dir, 'out');
+    mkdirSync(out);
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(join(out, '.llmforge-run.lock'), `${sleeper.pid}\n`);
+      await expect(runPipeline({ config: readPipeline(t.file), out, log: quiet })).rejects.toThrow(/another llmforge run \(pid \d+\) is working in this folder/);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await new Promise((r) => sleeper.on('exit', r));
+    const r = await runPipeline({ config: readPipeline(t.file), out, only: undefined, log: quiet, fresh: true });
+    expect(r.stages).toHaveLength(8);
+    expect(existsSync(join(out, '.llmforge-run.lock'))).toBe(false);
+  }, 60_000);
 });

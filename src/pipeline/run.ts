@@ -68,6 +68,31 @@ export interface RunResult {
 }
 
 export const FINAL_DIR = 'final';
+const STAGE_DIR = new RegExp(`^(${STAGE_NAMES.join('|')})-[0-9a-f]{12}$`);
+const LOCK_FILE = '.llmforge-run.lock';
+
+/** One `llmforge run` per folder at a time; a lock left by a killed run (its process is gone) is taken over. */
+function lock(out: string): () => void {
+  const path = join(out, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      let alive = false;
+      try {
+        alive = Number.isInteger(pid) && pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`${out}: another llmforge run (pid ${pid}) is working in this folder (${path})`);
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`${path}: cannot take the lock`);
+}
 
 /** Durations in logs: tenths under ten seconds (tiny pipelines), else formatDuration. */
 export function seconds(s: number): string {
@@ -166,15 +191,22 @@ export async function runPipeline(o: RunOptions): Promise<RunResult> {
   const c = o.config;
   const out = resolve(o.out);
   const t0 = performance.now();
-  if (o.fresh) {
-    // Only what a pipeline writes: stage folders, final/, the report.
-    if (existsSync(out)) {
+  mkdirSync(out, { recursive: true });
+  const unlock = lock(out);
+  try {
+    if (o.fresh) {
+      // Only what a pipeline writes: stage folders, final/, the report.
       for (const name of readdirSync(out)) {
-        if (STAGE_NAMES.some((s) => name.startsWith(`${s}-`)) || name === FINAL_DIR || name.startsWith('report.')) rmSync(join(out, name), { recursive: true, force: true });
+        if (STAGE_DIR.test(name) || name === FINAL_DIR || name.startsWith('report.')) rmSync(join(out, name), { recursive: true, force: true });
       }
     }
+    return await runStages(o, c, out, t0, log);
+  } finally {
+    unlock();
   }
-  mkdirSync(out, { recursive: true });
+}
+
+async function runStages(o: RunOptions, c: PipelineConfig, out: string, t0: number, log: (line: string) => void): Promise<RunResult> {
   const active = STAGE_NAMES.filter((s) => stageOn(c, s));
   for (const flag of ['only', 'from'] as const) {
     const s = o[flag];
