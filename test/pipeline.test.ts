@@ -94,6 +94,10 @@ describe('llmforge run', () => {
     t.write();
     const only = await runPipeline({ config: readPipeline(t.file), out, only: 'eval', log: quiet });
     expect(only.stages.at(-1)).toEqual(expect.objectContaining({ stage: 'eval', status: 'ran' }));
+    const sftOnly = await runPipeline({ config: readPipeline(t.file), out, only: 'sft', log: quiet });
+    expect(sftOnly.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(
+      ['tokenizer:done', 'data:done', 'pretrain:done', 'sft:ran', 'prefs:done', 'dpo:done', 'reward:done', 'eval:done']);
+    expect(readFileSync(sftOnly.report.md, 'utf8')).toMatch(/\| eval \| [\d.]+s \|/);
     const redo = await runPipeline({ config: readPipeline(t.file), out, from: 'dpo', log: quiet });
     expect(redo.stages.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done', 'done', 'ran', 'ran', 'ran']);
   }, 120_000);

@@ -9,8 +9,8 @@ import type { PipelineConfig, StageName } from './config.js';
 
 /** Rough rates on 2 shared cores (docs/PIPELINE.md has the measured run). */
 const RATE = {
-  tokenizerBytesPerS: 0.4e6,
-  prepareBytesPerS: 1.0e6,
+  tokenizerBytesPerS: 6e6,
+  prepareBytesPerS: 10e6,
   trainTokensPerS: 7000,
   decodeTokensPerS: 1500,
 };

@@ -221,7 +221,6 @@ async function runStages(o: RunOptions, c: PipelineConfig, out: string, t0: numb
   let spent = 0;
   let spentEstimate = 0;
   for (const [i, stage] of active.entries()) {
-    if (o.only !== undefined && i > startAt) break;
     const options = (c[stage] ?? {}) as Record<string, unknown>;
     const reads = Object.fromEntries(READS[stage].filter((s) => keys[s] !== undefined).map((s) => [s, keys[s] as string]));
     const key = stageKey(stage, options, reads);
@@ -236,6 +235,8 @@ async function runStages(o: RunOptions, c: PipelineConfig, out: string, t0: numb
       log(`${head}: done (${dir}, ${seconds(record.seconds)})`);
       continue;
     }
+    // After --only's stage: keys only, so that the report still shows the stages already done.
+    if (o.only !== undefined && i > startAt) continue;
     if (i < startAt || (o.only !== undefined && stage !== o.only)) {
       throw new Error(`${head}: not done yet (${dir} has no stage.json), so --${o.only !== undefined ? 'only' : 'from'} cannot start later; run without it first`);
     }
@@ -276,7 +277,7 @@ async function runStages(o: RunOptions, c: PipelineConfig, out: string, t0: numb
     log(`${head}: finished in ${seconds(elapsed)}`);
     // Folders of this stage with other keys are stale now.
     for (const name of readdirSync(out)) {
-      if (name.startsWith(`${stage}-`) && name !== `${stage}-${key}`) rmSync(join(out, name), { recursive: true, force: true });
+      if (STAGE_DIR.test(name) && name.startsWith(`${stage}-`) && name !== `${stage}-${key}`) rmSync(join(out, name), { recursive: true, force: true });
     }
   }
   const chat = ctx.outputs.finetune?.run ?? ctx.outputs.dpo?.run ?? ctx.outputs.sft?.run;
