@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { loadTokenizer, trainTokenizerDetailed } from '../tokenizer/index.js';
 import { prepare, readChatExamples } from '../data/index.js';
 import { train } from '../train/trainer.js';
-import { dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, rewardTrain, sft } from '../align/index.js';
+import { dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, readSavedSftConfig, rewardTrain, sft } from '../align/index.js';
 import { configFromOptions } from '../cli/train.js';
 import { sftConfigFromOptions } from '../cli/sft.js';
-import { commonFlags, configFromFlags } from '../cli/pref-train.js';
+import { commonFlags, configFromFlags, readSavedConfig } from '../cli/pref-train.js';
 import { applyThreads } from '../cli/options.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
@@ -121,7 +121,8 @@ export const RUNNERS: Record<StageName, StageRunner> = {
     const config = configFromOptions({ ...o, config: configPath(ctx, o.config), data: out(ctx, 'data', 'data'), out: runDir });
     applyThreads(config.threads);
     const r = await train({
-      dataDir: out(ctx, 'data', 'data'), outDir: runDir, config, resume: ctx.resume, tokenizerPath: out(ctx, 'tokenizer', 'tokenizer'), log: ctx.log,
+      // Resuming: the run's saved config (the stage key vouches that the options are the same; the trainer may have fitted its warmup).
+      dataDir: out(ctx, 'data', 'data'), outDir: runDir, config: ctx.resume ? undefined : config, resume: ctx.resume, tokenizerPath: out(ctx, 'tokenizer', 'tokenizer'), log: ctx.log,
     });
     return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, train_loss: r.finalTrainLoss, val_loss: r.finalValLoss } };
   },
@@ -129,7 +130,7 @@ export const RUNNERS: Record<StageName, StageRunner> = {
   async sft(c, ctx) {
     const o = c.sft ?? fail('sft');
     const runDir = join(ctx.dir, RUN_SUBDIR);
-    const config = sftConfigFromOptions({ ...o, config: configPath(ctx, o.config), out: runDir, resume: false });
+    const config = ctx.resume ? readSavedSftConfig(runDir) : sftConfigFromOptions({ ...o, config: configPath(ctx, o.config), out: runDir, resume: false });
     applyThreads(config.threads);
     const r = await sft({ initFrom: out(ctx, 'pretrain', 'run'), data: o.data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
     return {
@@ -159,7 +160,7 @@ export const RUNNERS: Record<StageName, StageRunner> = {
       ...(o.loss !== undefined ? [{ flag: '--loss', path: 'dpo.loss', value: o.loss }] : []),
     ];
     const opts = { ...o, data, config: configPath(ctx, o.config), out: runDir, resume: false };
-    const { config } = configFromFlags(opts, 'dpo', parseDpoConfig, commonFlags(opts, 'dpo', extra));
+    const config = ctx.resume ? parseDpoConfig(readSavedConfig(runDir, 'dpo'), `${runDir} (saved config)`) : configFromFlags(opts, 'dpo', parseDpoConfig, commonFlags(opts, 'dpo', extra)).config;
     applyThreads(config.threads);
     const r = await dpo({ initFrom: out(ctx, 'sft', 'run'), data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
     return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, epochs: r.epochs, pairs: r.pairs, train_loss: r.finalTrainLoss, ...r.eval } };
@@ -170,7 +171,7 @@ export const RUNNERS: Record<StageName, StageRunner> = {
     const runDir = join(ctx.dir, RUN_SUBDIR);
     const data = [out(ctx, 'prefs', 'pairs'), ...(o.data ?? [])];
     const opts = { ...o, data, config: configPath(ctx, o.config), out: runDir, resume: false };
-    const { config } = configFromFlags(opts, 'reward', parseRewardConfig, commonFlags(opts, 'reward'));
+    const config = ctx.resume ? parseRewardConfig(readSavedConfig(runDir, 'reward'), `${runDir} (saved config)`) : configFromFlags(opts, 'reward', parseRewardConfig, commonFlags(opts, 'reward')).config;
     applyThreads(config.threads);
     const r = await rewardTrain({ initFrom: out(ctx, 'sft', 'run'), data, valData: o.valData, outDir: runDir, config, resume: ctx.resume, skipBadLines: o.skipBadLines, log: ctx.log });
     return { outputs: { run: runDir }, tokens: runThroughput(runDir).tokens, summary: { steps: r.steps, pairs: r.pairs, train_loss: r.finalTrainLoss, val_accuracy: r.accuracy } };
