@@ -7,12 +7,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PipelineConfig, StageName } from './config.js';
 
-/** Rough rates on 2 shared cores (docs/PIPELINE.md has the measured run). */
+/** Rough rates on 2 cores between the busy and the quiet measured runs (docs/PIPELINE.md). */
 const RATE = {
   tokenizerBytesPerS: 6e6,
   prepareBytesPerS: 10e6,
-  trainTokensPerS: 7000,
-  decodeTokensPerS: 1500,
+  trainTokensPerS: 15000,
+  decodeTokensPerS: 8000,
 };
 /** gzip'd text is about this many times larger unpacked. */
 const GZ_RATIO = 3.5;
