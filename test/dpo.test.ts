@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-in-process.js';
-import { sequenceLogProbs } from '../src/align/dpo.js';
+import { dpoObjective, sequenceLogProbs } from '../src/align/dpo.js';
 import { emptyPairRows, fillPairRows, PairBatchSource } from '../src/align/pair-rows.js';
 import { renderReply } from '../src/align/pair-setup.js';
 import { readPreferencePairs, readPrompts } from '../src/align/prefs-data.js';
@@ -98,6 +98,27 @@ describe('pair rows', () => {
       return lp.reduce((a, b) => a + b, 0);
     });
     packed.forEach((v, i) => expect(v).toBeCloseTo(alone[i], 3));
+  });
+
+  it('--sft-weight adds α × the chosen replies\' mean token NLL to the loss', () => {
+    const model = loadModel(base).model;
+    const s = seqs();
+    const ref = sequenceLogProbs(model, s, 2, 0);
+    const src = new PairBatchSource(s, ref, 2, 64, 1, 0);
+    const rows = src.allocate();
+    src.fill(rows);
+    const r = withGraph(new Graph(true), () => {
+      const out = dpoObjective(0.1, 'sigmoid', 0.5)(model, rows);
+      return { loss: out.loss.item(), nll: out.metrics?.chosen_nll as number };
+    });
+    let nll = 0;
+    for (let k = 0; k < rows.pairs; k++) {
+      const c = s[2 * rows.pairIndex[k]];
+      nll += -ref[2 * rows.pairIndex[k]] / c.mask.reduce((a, m) => a + m, 0);
+    }
+    nll /= rows.pairs;
+    expect(r.nll).toBeCloseTo(nll, 3);
+    expect(r.loss).toBeCloseTo(Math.log(2) + 0.5 * nll, 3); // policy = reference: the DPO part is log 2
   });
 
   it('a restored position continues with the same batches, across epochs', () => {

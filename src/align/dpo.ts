@@ -42,6 +42,12 @@ const DpoSection = z
     /** Strength of the pull towards the reference (larger: stay closer). */
     beta: z.number().positive().default(0.1),
     loss: z.enum(['sigmoid', 'ipo']).default('sigmoid'),
+    /**
+     * Weight of an SFT term on the chosen replies (mean −log-prob per token), added to the
+     * preference loss: TRL's rpo_alpha (Pang et al., 2024). It keeps the chosen replies likely
+     * while the margin grows, so the turn's <|end|> is not pushed down with the rejected reply's.
+     */
+    sftWeight: z.number().min(0).default(0),
     /** Passes over the training pairs (when no step limit is set). */
     epochs: z.number().positive().default(1),
     /** Share of the pairs held out for the eval when no --val-data is given. */
@@ -51,7 +57,7 @@ const DpoSection = z
   .strict();
 
 export const DpoConfigSchema = TrainConfigSchema.omit({ model: true }).extend({
-  dpo: DpoSection.default({ beta: 0.1, loss: 'sigmoid', epochs: 1, valFraction: 0.05, valMax: 256 }),
+  dpo: DpoSection.default({ beta: 0.1, loss: 'sigmoid', sftWeight: 0, epochs: 1, valFraction: 0.05, valMax: 256 }),
 });
 export type DpoConfig = z.infer<typeof DpoConfigSchema>;
 
@@ -147,12 +153,27 @@ export function rewardStats(sums: ArrayLike<number>, ref: ArrayLike<number>, pai
   return { rewards_chosen: rc / pairs, rewards_rejected: rr / pairs, reward_accuracy: acc / pairs, reward_margin: (rc - rr) / pairs };
 }
 
-export function dpoObjective(beta: number, kind: 'sigmoid' | 'ipo'): Objective<GPT, PairRows> {
+export function dpoObjective(beta: number, kind: 'sigmoid' | 'ipo', sftWeight = 0): Objective<GPT, PairRows> {
+  let nllWeights = new Float32Array(0);
   return (m, rows) => {
     const lp = m.tokenLogProbs(rows.inputs, rows.targets, rows.B, rows.T, { positions: rows.positions, segStart: rows.segStart }); // (B·T)
-    const sums = ops.segmentSum(lp, rows.seg, 2 * rows.pairs); // (2·pairs)
-    const ref = rows.ref.subarray(0, 2 * rows.pairs);
-    return { loss: ops.preferenceLoss(sums, ref, beta, kind), tokens: rows.trained, metrics: rewardStats(sums.data, ref, rows.pairs, beta) };
+    const n = 2 * rows.pairs;
+    const sums = ops.segmentSum(lp, rows.seg, n); // (2·pairs)
+    const ref = rows.ref.subarray(0, n);
+    const metrics = rewardStats(sums.data, ref, rows.pairs, beta);
+    let loss = ops.preferenceLoss(sums, ref, beta, kind);
+    if (sftWeight > 0) {
+      // α · mean over pairs of the chosen reply's mean −log-prob per token: a constant weight per sequence.
+      if (nllWeights.length < rows.lengths.length) nllWeights = new Float32Array(rows.lengths.length);
+      for (let k = 0; k < rows.pairs; k++) {
+        nllWeights[2 * k] = -sftWeight / (rows.pairs * Math.max(1, rows.lengths[2 * k]));
+        nllWeights[2 * k + 1] = 0;
+      }
+      const nll = ops.sum(ops.mul(sums, new Tensor(nllWeights.subarray(0, n), [n])));
+      metrics.chosen_nll = nll.item() / sftWeight;
+      loss = ops.add(loss, nll);
+    }
+    return { loss, tokens: rows.trained, metrics };
   };
 }
 
@@ -242,7 +263,7 @@ export async function dpo(o: DpoOptions): Promise<DpoSummary> {
   if (data.val.length > 0) evaluators.push(heldOutEvaluator(data.valSeqs, valRef, B, pad, d.beta, d.loss));
 
   const r = runLoop({
-    outDir: o.outDir, model, optimizer, objective: dpoObjective(d.beta, d.loss), source, evaluators,
+    outDir: o.outDir, model, optimizer, objective: dpoObjective(d.beta, d.loss, d.sftWeight), source, evaluators,
     microBatches: accum, schedule, gradClip: cfg.optimizer.gradClip, maxSteps, maxMinutes: cfg.limits.maxMinutes,
     evalEvery: cfg.eval.every, checkpointEvery: cfg.checkpoint.every, keep: cfg.checkpoint.keep,
     checkpoint: {
@@ -251,7 +272,7 @@ export async function dpo(o: DpoOptions): Promise<DpoSummary> {
     },
     runState: { stage: 'dpo', init_from: resume?.state.init_from ?? o.initFrom, model_config_hash: hash, data_hash: data.hash, config: cfg },
     resume, flopsPerToken: model.flopsPerToken(T), log: o.log,
-    header: `DPO (${d.loss}, β ${d.beta}) of ${dir}: ${(model.params.count / 1e6).toFixed(2)}M parameters, context ${T}; ` +
+    header: `DPO (${d.loss}, β ${d.beta}${d.sftWeight > 0 ? `, SFT weight ${d.sftWeight}` : ''}) of ${dir}: ${(model.params.count / 1e6).toFixed(2)}M parameters, context ${T}; ` +
       `${data.train.length} pairs (${Object.entries(data.origins).map(([k, v]) => `${v} ${k}`).join(', ')}; ${data.val.length} held out) ` +
       `in about ${batchesPerEpoch} batches of ${B}×${T} per epoch, ${accum} per step, ${maxSteps} steps, lr ${cfg.optimizer.lr}`,
   });

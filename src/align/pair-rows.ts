@@ -27,6 +27,8 @@ export interface PairRows extends ChatRows {
   pairIndex: Int32Array;
   /** (2·capacity) the reference model's summed reply log-probs, chosen/rejected interleaved (DPO). */
   ref: Float32Array;
+  /** (2·capacity) trained tokens (reply and <|end|>) of each sequence. */
+  lengths: Int32Array;
   /** Pairs in this batch. */
   pairs: number;
 }
@@ -38,7 +40,7 @@ export function pairCapacity(B: number, T: number): number {
 
 export function emptyPairRows(B: number, T: number): PairRows {
   const cap = pairCapacity(B, T);
-  return { ...emptyRows(B, T), seg: new Int32Array(B * T), last: new Int32Array(2 * cap), pairIndex: new Int32Array(cap), ref: new Float32Array(2 * cap), pairs: 0 };
+  return { ...emptyRows(B, T), seg: new Int32Array(B * T), last: new Int32Array(2 * cap), pairIndex: new Int32Array(cap), ref: new Float32Array(2 * cap), lengths: new Int32Array(2 * cap), pairs: 0 };
 }
 
 /** Rows a pair of sequences needs on its own: 1 when both fit one row. */
@@ -115,9 +117,11 @@ export function fillPairRows(seqs: readonly RenderedChat[], order: ArrayLike<num
     for (const s of rows[b]) {
       const n = pairCount(seqs[s], T);
       const k = local.get(s) as number;
+      out.lengths[k] = 0;
       for (let i = 0; i < n; i++) {
         const q = b * T + t + i;
         out.seg[q] = out.targets[q] >= 0 ? k : -1;
+        if (out.targets[q] >= 0) out.lengths[k]++;
       }
       out.last[k] = b * T + t + n - 1;
       t += n;

@@ -7,6 +7,7 @@ import { addPrefTrainOptions, commonFlags, configFromFlags, type PrefTrainOpts }
 interface Opts extends PrefTrainOpts {
   beta?: number;
   loss?: 'sigmoid' | 'ipo';
+  sftWeight?: number;
 }
 
 function lossArg(v: string): 'sigmoid' | 'ipo' {
@@ -21,12 +22,14 @@ export function registerDpo(program: Command): void {
   addPrefTrainOptions(cmd, { lr: DPO_DEFAULTS.optimizer.lr, batch: DPO_DEFAULTS.batch.microBatch, epochs: 1 })
     .option('--beta <x>', 'β: how strongly the policy is held to the reference (default 0.1)', numberArg(1e-6, 1e6))
     .option('--loss <kind>', 'sigmoid (DPO, default) or ipo (Azar et al. 2023)', lossArg)
+    .option('--sft-weight <a>', 'add a × the chosen replies\' mean token NLL to the loss (TRL\'s rpo_alpha; default 0)', numberArg(0, 1e3))
     .action(async (o: Opts) => {
       if (!o.resume && o.initFrom === undefined) throw new Error('--init-from is required: the SFT run or checkpoint to start from');
       if (o.data === undefined) throw new Error('--data is required: preference pairs JSONL (llmforge prefs generate, llmforge feedback export)');
       const extra = [
         ...(o.beta !== undefined ? [{ flag: '--beta', path: 'dpo.beta', value: o.beta }] : []),
         ...(o.loss !== undefined ? [{ flag: '--loss', path: 'dpo.loss', value: o.loss }] : []),
+        ...(o.sftWeight !== undefined ? [{ flag: '--sft-weight', path: 'dpo.sftWeight', value: o.sftWeight }] : []),
       ];
       const { config, notes } = configFromFlags(o, 'dpo', parseDpoConfig, commonFlags(o, 'dpo', extra));
       for (const n of notes) process.stderr.write(`${n}\n`);

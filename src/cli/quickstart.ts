@@ -20,7 +20,7 @@ export function registerQuickstart(program: Command): void {
     .description('tokenizer → data → pretraining → SFT → chat eval → sample answers on the embedded data, in a few minutes')
     .option('--out <dir>', 'output folder', 'runs/quickstart')
     .option('--steps <n>', 'pretraining steps', intArg(1), 1500)
-    .option('--sft-epochs <n>', 'SFT passes over the embedded instruction set (0: no SFT)', numberArg(0, 100), 2)
+    .option('--sft-epochs <n>', 'SFT passes over the embedded instruction set (0: no SFT)', numberArg(0, 100), 4)
     .option('--sft-steps <n>', 'SFT optimizer steps instead of epochs', intArg(1))
     .option('--eval-examples <n>', 'held-out conversations the chat eval reads (default: all)', intArg(1))
     .option('--fresh', 'replace an earlier quickstart in --out')
