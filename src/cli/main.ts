@@ -19,6 +19,7 @@ import { registerDpo } from './dpo.js';
 import { registerPrefs } from './prefs.js';
 import { registerReward } from './reward.js';
 import { registerFinetune } from './finetune.js';
+import { registerRun } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerQuickstart(program);
   registerFeedback(program);
+  registerRun(program);
   return program;
 }
 
