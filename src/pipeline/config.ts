@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseTrainConfig } from '../train/config.js';
+import { parseTrainConfig } from '../train/index.js';
 import { parseDpoConfig, parseRewardConfig, parseSftConfig } from '../align/index.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER): z.ZodNumber => z.number().int().min(min).max(max);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readChatExamples } from '../data/index.js';
 import { evalBase, evalChat, splitExample, type BaseEvalReport, type ChatEvalReport } from '../eval/index.js';
 import { loadRewardModel, scoreReplies } from '../align/index.js';
-import { loadForGeneration } from '../infer/load.js';
+import { loadForGeneration } from '../infer/index.js';
 import { defaultHeldout } from '../cli/eval.js';
 import { applyThreads } from '../cli/options.js';
 import { writeFileAtomic } from '../util/atomic.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lineChartSvg, type Series } from '../train/plot.js';
+import { lineChartSvg, type Series } from '../train/index.js';
 import { formatDuration } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MODEL_COLUMNS, pct, type EvalFile } from './eval-stage.js';

@@ -13,3 +13,4 @@ export {
 export { MetricsLog, type MetricRecord, type StepRecord, type EvalRecord } from './metrics.js';
 export { benchTrain, type TrainBenchOptions, type TrainBenchResult } from './bench.js';
 export { mfu, peakFlops } from './flops.js';
+export { lineChartSvg, type Series } from './plot.js';
