@@ -30,6 +30,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
 import { allPairBatches, checkPairsFit, PairBatchSource, type PairRows } from './pair-rows.js';
 import { loadPairData, renderReply } from './pair-setup.js';
+import { DPO_DEFAULTS } from './dpo.js';
 
 export const HEAD = 'score.weight';
 
@@ -46,14 +47,8 @@ export const RewardConfigSchema = TrainConfigSchema.omit({ model: true }).extend
 });
 export type RewardConfig = z.infer<typeof RewardConfigSchema>;
 
-export const REWARD_DEFAULTS = {
-  optimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 1 },
-  schedule: { kind: 'cosine', warmupSteps: 10, decayFraction: 0.2 },
-  batch: { microBatch: 8, gradAccum: 1 },
-  eval: { every: 50, batches: 20, samplePrompts: [], sampleTokens: 0 },
-  checkpoint: { every: 500, keep: 2 },
-  seed: 1337,
-};
+/** DPO's defaults but a larger step: the head starts from scratch, where DPO only nudges a trained model. */
+export const REWARD_DEFAULTS = { ...DPO_DEFAULTS, optimizer: { ...DPO_DEFAULTS.optimizer, lr: 1e-4 } };
 
 export function parseRewardConfig(value: unknown, source: string): RewardConfig {
   return parseStageConfig(RewardConfigSchema, REWARD_DEFAULTS, value, source, 'the reward model is the --init-from model plus a head');

@@ -8,13 +8,13 @@
  * Checkpoints carry tokenizer_config.json (the chat template) beside tokenizer.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readChatExamples, type ChatExample } from '../data/index.js';
 import { chatTokens, renderChat, tokenizerConfig, type RenderedChat } from '../model/chat.js';
 import { rowsLoss, type ChatRows } from '../model/chat-rows.js';
-import { configHash, loadModel, resolveCheckpoint } from '../model/checkpoint.js';
+import { configHash, loadModel } from '../model/checkpoint.js';
 import { hfConfig } from '../model/hf-config.js';
 import type { GPT } from '../nn/gpt.js';
 import { setLoraForwards, trainableNote, type LoraConfig } from '../nn/lora.js';
@@ -23,7 +23,7 @@ import { AdamW } from '../optim/adamw.js';
 import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, readSavedConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
 import { fitWarmup } from '../optim/schedule.js';
 import { assistantLoss, greedyReplies, splitExample } from '../eval/index.js';
 import { SftBatchSource } from './sft-data.js';
@@ -233,13 +233,5 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
 
 /** The SFT config saved in a run's latest checkpoint (`--resume` starts from it; flags override). */
 export function readSavedSftConfig(runDir: string, stage = 'sft'): SftConfig {
-  const path = join(resolveCheckpoint(runDir), 'trainer_state.json');
-  let state: { config?: unknown; stage?: unknown };
-  try {
-    state = JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown; stage?: unknown };
-  } catch (err) {
-    throw new Error(`${path}: cannot read the run's state (${(err as Error).message})`);
-  }
-  if (state.stage !== stage) throw new Error(`--resume: ${path} is not from a${stage === 'sft' ? 'n SFT' : ` ${stage}`} run (stage ${String(state.stage)})`);
-  return parseSftConfig(state.config, path);
+  return parseSftConfig(readSavedConfig(runDir, stage, stage === 'sft' ? 'an SFT' : `a ${stage}`), `${runDir} (saved config)`);
 }

@@ -1,4 +1,5 @@
 /** Option parsers shared by every command: each error names the flag and the bad value. */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { setThreads } from '../tensor/registry.js';
@@ -42,4 +43,22 @@ export function applyThreads(threads: number | undefined): number {
 
 function defaultThreads(): number {
   return Math.max(1, availableParallelism());
+}
+
+/** A `--config FILE`: a JSON object, or one error naming the flag, the file and what is wrong. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
+  return value as Record<string, unknown>;
 }

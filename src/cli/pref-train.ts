@@ -3,12 +3,9 @@
  * shared training flags, a config file, and resume (the run's saved config, where a flag
  * that would change the run is refused — src/train/resume.ts).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { resolveCheckpoint } from '../model/checkpoint.js';
-import { applyResumeFlags, type ResumeFlag } from '../train/resume.js';
-import { intArg, numberArg } from './options.js';
+import { applyResumeFlags, readSavedConfig, type ResumeFlag } from '../train/index.js';
+import { intArg, numberArg, readConfigFile } from './options.js';
 
 export interface PrefTrainOpts {
   initFrom?: string;
@@ -55,29 +52,6 @@ export function addPrefTrainOptions(cmd: Command, defaults: { lr: number; batch:
     .option('--json', 'print a JSON summary on stdout at the end');
 }
 
-export function readConfigFile(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`--config ${path}: cannot read it as JSON (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-/** The run's saved config (trainer_state.json of its latest checkpoint), checked to be `stage`'s. */
-export function readSavedConfig(runDir: string, stage: string): unknown {
-  const path = join(resolveCheckpoint(runDir), 'trainer_state.json');
-  let state: { config?: unknown; stage?: unknown };
-  try {
-    state = JSON.parse(readFileSync(path, 'utf8')) as { config?: unknown; stage?: unknown };
-  } catch (err) {
-    throw new Error(`${path}: cannot read the run's state (${(err as Error).message})`);
-  }
-  if (state.stage !== stage) throw new Error(`--resume: ${path} is not from a ${stage} run (stage ${String(state.stage)})`);
-  return state.config;
-}
 
 /** The flags common to both commands, as config paths. `extra` adds the command's own. */
 export function commonFlags(o: PrefTrainOpts, section: string, extra: ResumeFlag[] = []): ResumeFlag[] {

@@ -1,8 +1,7 @@
 /** `llmforge sft`: supervised fine-tuning of a pretrained checkpoint on chat conversations. */
-import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/index.js';
-import { applyThreads, intArg, numberArg } from './options.js';
+import { applyThreads, intArg, numberArg, readConfigFile } from './options.js';
 
 export interface SftFlags {
   initFrom?: string;
@@ -24,23 +23,6 @@ export interface SftFlags {
   evalEvery?: number;
   skipBadLines?: boolean;
   json?: boolean;
-}
-
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
 }
 
 function layoutArg(v: string): 'packed' | 'padded' {

@@ -8,7 +8,7 @@ export {
 export { ObjectiveStep, TrainStep, type StepResult } from './step.js';
 export { TokenBatchSource, evalLoss, valLossEvaluator, sampleEvaluator } from './pretrain.js';
 export {
-  openResume, checkpointProblem, readTrainerState, applyResumeFlags, configDiff, type OpenedRun, type ResumeFlag,
+  openResume, checkpointProblem, readTrainerState, readSavedConfig, applyResumeFlags, configDiff, type OpenedRun, type ResumeFlag,
 } from './resume.js';
 export { MetricsLog, type MetricRecord, type StepRecord, type EvalRecord } from './metrics.js';
 export { benchTrain, type TrainBenchOptions, type TrainBenchResult } from './bench.js';

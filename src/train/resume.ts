@@ -8,7 +8,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { CHECKPOINTS_DIR, LATEST_FILE, listCheckpoints } from '../model/checkpoint.js';
+import { CHECKPOINTS_DIR, LATEST_FILE, listCheckpoints, resolveCheckpoint } from '../model/checkpoint.js';
 import type { TrainerState } from './loop.js';
 
 export interface OpenedRun {
@@ -169,4 +169,15 @@ export function applyResumeFlags<C extends object>(saved: C, flags: readonly Res
     throw new Error(`--resume continues the run as it was saved in ${source}: ${refused.join('; ')}. Drop the flag, or start a new run with another --out`);
   }
   return { config, notes };
+}
+
+/**
+ * The config a training stage saved with run `runDir` (its latest checkpoint's trainer_state.json),
+ * checked to come from a `stage` run (`label` names it in the error); the caller validates it.
+ */
+export function readSavedConfig(runDir: string, stage: string, label = `a ${stage}`): unknown {
+  const path = join(resolveCheckpoint(runDir), 'trainer_state.json');
+  const state = readTrainerState(path);
+  if (state.stage !== stage) throw new Error(`--resume: ${path} is not from ${label} run (stage ${String(state.stage)})`);
+  return state.config;
 }
