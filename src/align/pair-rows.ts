@@ -16,7 +16,7 @@
 import type { RenderedChat } from '../model/chat.js';
 import { emptyRows, layRow, pairCount, type ChatRows } from '../model/chat-rows.js';
 import { Random } from '../tensor/random.js';
-import type { BatchSource } from '../train/index.js';
+import { epochPosition, type BatchSource } from '../train/index.js';
 
 export interface PairRows extends ChatRows {
   /** (B·T) sequence index within the batch of each trained position; -1 elsewhere. */
@@ -183,13 +183,10 @@ export class PairBatchSource implements BatchSource<PairRows> {
   }
 
   restore(position: unknown): void {
-    const p = position as Partial<PairPosition> | null;
-    if (p === null || typeof p !== 'object' || !Number.isInteger(p.epoch) || !Number.isInteger(p.next) || (p.epoch as number) < 0 || (p.next as number) < 0) {
-      throw new Error(`trainer_state.json: data_position ${JSON.stringify(position)} is not a pair position {epoch, next}`);
-    }
-    this.startEpoch(p.epoch as number);
-    if ((p.next as number) > this.order.length) throw new Error(`trainer_state.json: data_position pair ${p.next} is past the epoch's ${this.order.length} pairs (was the data changed?)`);
-    this.next = p.next as number;
+    const p = epochPosition(position, 'next', 'a pair');
+    this.startEpoch(p.epoch);
+    if (p.index > this.order.length) throw new Error(`trainer_state.json: data_position pair ${p.index} is past the epoch's ${this.order.length} pairs (was the data changed?)`);
+    this.next = p.index;
   }
 
   private startEpoch(e: number): void {

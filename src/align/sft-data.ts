@@ -13,6 +13,7 @@
 import type { RenderedChat } from '../model/chat.js';
 import { emptyRows, layRow, pairCount, type ChatRows, type RowLayout } from '../model/chat-rows.js';
 import { Random } from '../tensor/random.js';
+import { epochPosition } from '../train/index.js';
 
 /** Open rows first-fit considers: more packs tighter, fewer is faster; 16 leaves under 2% of positions empty on chat data. */
 const OPEN_ROWS = 16;
@@ -103,13 +104,10 @@ export class SftBatchSource {
   }
 
   restore(position: unknown): void {
-    const p = position as Partial<SftPosition> | null;
-    if (p === null || typeof p !== 'object' || !Number.isInteger(p.epoch) || !Number.isInteger(p.row) || (p.epoch as number) < 0 || (p.row as number) < 0) {
-      throw new Error(`trainer_state.json: data_position ${JSON.stringify(position)} is not an SFT position {epoch, row}`);
-    }
-    this.startEpoch(p.epoch as number);
-    if ((p.row as number) > this.plan.length) throw new Error(`trainer_state.json: data_position row ${p.row} is past the epoch's ${this.plan.length} rows (was the data changed?)`);
-    this.row = p.row as number;
+    const p = epochPosition(position, 'row', 'an SFT');
+    this.startEpoch(p.epoch);
+    if (p.index > this.plan.length) throw new Error(`trainer_state.json: data_position row ${p.index} is past the epoch's ${this.plan.length} rows (was the data changed?)`);
+    this.row = p.index;
   }
 
   private startEpoch(e: number): void {

@@ -3,7 +3,7 @@ export { train, resolveModelConfig, resumedConfig, stepPlan, type TrainOptions, 
 export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, mergeConfig, parseStageConfig, type TrainConfig } from './config.js';
 export { runLoop, checkpointName, type LoopOptions, type LoopSummary, type CheckpointSpec, type TrainerState } from './loop.js';
 export {
-  nextTokenObjective, type Objective, type ObjectiveResult, type BatchSource, type Evaluator, type EvalResult, type MicroBatch,
+  nextTokenObjective, epochPosition, type Objective, type ObjectiveResult, type BatchSource, type Evaluator, type EvalResult, type MicroBatch,
 } from './objective.js';
 export { ObjectiveStep, TrainStep, type StepResult } from './step.js';
 export { TokenBatchSource, evalLoss, valLossEvaluator, sampleEvaluator } from './pretrain.js';

@@ -36,6 +36,20 @@ export interface BatchSource<B> {
   restore(position: unknown): void;
 }
 
+/**
+ * A resume position `{epoch, <index>}` read back from trainer_state.json, checked (both
+ * non-negative integers); `what` names the source in the error. Epoch-based sources
+ * (SFT rows, preference pairs) store their place this way.
+ */
+export function epochPosition(position: unknown, index: string, what: string): { epoch: number; index: number } {
+  const p = position as Record<string, unknown> | null;
+  const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  if (p === null || typeof p !== 'object' || !ok(p.epoch) || !ok(p[index])) {
+    throw new Error(`trainer_state.json: data_position ${JSON.stringify(position)} is not ${what} position {epoch, ${index}}`);
+  }
+  return { epoch: p.epoch, index: p[index] as number };
+}
+
 export interface EvalResult {
   /** Logged to metrics.jsonl as one {step, ...metrics} record (val_loss is plotted). */
   metrics?: Record<string, number>;
