@@ -15,6 +15,9 @@ import { CHAT_TASKS, REFUSAL, isRefusal } from '../src/data/chat-tasks.js';
 // @ts-expect-error: plain JavaScript modules of the builder script
 import { PHRASINGS, SMALL_TALK, poolsOf } from '../scripts/chat-data/phrasings.mjs';
 // @ts-expect-error: plain JavaScript modules of the builder script
+import { stripNoise as stripNoiseJs } from '../scripts/chat-data/augment.mjs';
+const stripNoise = stripNoiseJs as (text: string) => string;
+// @ts-expect-error: plain JavaScript modules of the builder script
 import * as safety from '../scripts/chat-data/safety.mjs';
 // @ts-expect-error: plain JavaScript modules of the builder script
 import { SOURCES, checkSources, quizCanon } from '../scripts/chat-data/sources.mjs';
@@ -51,18 +54,20 @@ function templateRe(t: string): { re: RegExp; slots: string[] } {
     }
     return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }).join('');
-  // A phrasing that starts with a slot is capitalised by the builder.
-  return { re: new RegExp(`^${body}$`, t.startsWith('{') ? 'i' : ''), slots };
+  // Case-insensitive: the builder capitalises a phrasing that starts with a slot and lower-cases some training questions.
+  return { re: new RegExp(`^${body}$`, 'i'), slots };
 }
 
 /** The fact a question asks about (pool + slot values), by the phrasing that matches with the shortest slots. */
-function factOf(task: string, question: string): string | null {
+function factOf(task: string, asked: string): string | null {
+  // Training questions may carry surface noise (a greeting, a courtesy, no final punctuation).
+  const question = stripNoise(asked);
   let best: string | null = null;
   let bestLen = Infinity;
   for (const pool of poolsOfTask(task)) {
     for (const t of [...pools[pool].train, ...pools[pool].heldout]) {
       const { re, slots } = templateRe(t);
-      const m = re.exec(question);
+      const m = re.exec(question) ?? re.exec(`${question}?`) ?? re.exec(`${question}.`);
       if (!m) continue;
       const len = m.slice(1).reduce((n, s) => n + s.length, 0);
       if (len < bestLen) {

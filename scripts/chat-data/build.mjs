@@ -16,6 +16,7 @@ import { PHRASINGS } from './phrasings.mjs';
 import { ask, multiTurn, smallTalk, systemPrompts, yesNo } from './dialog.mjs';
 import { BENIGN, HARMFUL, REFUSAL, REQUEST_PHRASINGS, SELF_HARM, SELF_HARM_PHRASINGS, SELF_HARM_REPLY, SELF_HARM_STATEMENTS, expandIntent } from './safety.mjs';
 import { fill, isHeldOut, pick, rng, shuffle } from './util.mjs';
+import { surfaceNoise } from './augment.mjs';
 
 /** Percent of each family's facts held out. */
 export const HELDOUT_PERCENT = 15;
@@ -61,7 +62,7 @@ function factRecords(r, families, ctx) {
     for (const f of trainFacts) {
       const pool = typeof fam.pool === 'function' ? fam.pool(f) : fam.pool;
       const phrasings = shuffle(r, PHRASINGS[pool].train).slice(0, fam.perFact);
-      for (const p of phrasings) train.push(withNeutralSystem(r, { task: fam.task, messages: [user(fill(p, f.slots)), assistant(f.answer)] }, 'train'));
+      for (const p of phrasings) train.push(withNeutralSystem(r, { task: fam.task, messages: [user(surfaceNoise(r, fill(p, f.slots))), assistant(f.answer)] }, 'train'));
     }
     for (const f of shuffle(r, ctx.facts(fam.task, 'heldout')).slice(0, HELDOUT_PER_FAMILY)) {
       held.push(withNeutralSystem(r, { task: fam.task, messages: [user(ask(r, fam, f, 'heldout')), assistant(f.answer)] }, 'heldout'));

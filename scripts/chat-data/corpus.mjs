@@ -3,7 +3,7 @@
 //
 //   brown-sample.txt.gz     a fifth of the Brown corpus (1961 American English, all 15 genres), MIT
 //   wordnet-glosses.txt.gz  WordNet 3.0 definitions of common words, written as sentences
-//   reference-facts.txt.gz  the facts behind the instruction set's fact families, as sentences
+//   reference-facts.txt.gz  the facts behind the instruction set's fact families, each in four sentence forms
 //
 //   node scripts/chat-data/corpus.mjs [--brown PATH] [--out examples/data]
 //
@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as src from './sources.mjs';
-import { capitalize } from './util.mjs';
+import { capitalize, rng, shuffle } from './util.mjs';
 
 function parseArgs(argv) {
   const o = { brown: '../shared/corpora/brown.txt', out: 'examples/data' };
@@ -59,18 +59,53 @@ export function wordnetGlosses() {
   return lines.join('\n\n') + '\n';
 }
 
+/**
+ * Every fact in several sentence forms. A fact read once is not remembered by a small model;
+ * read in four different sentences, scattered through the file, it is far more likely to be
+ * (this is the knowledge SFT then teaches the model to retrieve, held-out facts included).
+ * The forms are statements, never the instruction set's questions.
+ */
 export function referenceFacts() {
-  const out = [];
-  for (const [country, capital] of src.capitals()) out.push(`The capital of ${country} is ${capital}. ${capital} is the capital city of ${country}.`);
-  for (const s of src.states()) out.push(`${s.capital} is the capital of the US state of ${s.name}, whose postal abbreviation is ${s.abbr}.`);
-  for (const e of src.elements()) out.push(`${e.name} is a chemical element with the symbol ${e.symbol} and atomic number ${e.number}.`);
-  for (const [country, cur] of src.currencies()) out.push(`The currency of ${country} is the ${cur}.`);
-  for (const [country, code] of src.isoCodes()) out.push(`The two-letter ISO country code of ${country} is ${code}.`);
-  for (const [code, lang] of src.languages()) out.push(`The ISO 639-1 code of the ${lang} language is ${code}.`);
-  for (const [group, word] of src.collectives()) out.push(`A group of ${group} is called a ${word}.`);
-  for (const [adult, baby] of src.babies()) out.push(`A baby ${adult} is called a ${baby}.`);
-  for (const [male, female] of src.femaleForms()) out.push(`The female counterpart of a ${male} is a ${female}.`);
-  return out.join('\n') + '\n';
+  const forms = [];
+  const add = (...sentences) => forms.push(sentences);
+  for (const [c, cap] of src.capitals()) {
+    add(`The capital of ${c} is ${cap}.`, `${cap} is the capital city of ${c}.`, `The government of ${c} sits in ${cap}, its capital.`, `${cap}, the capital of ${c}, is its largest seat of power.`);
+  }
+  for (const s of src.states()) {
+    add(`${s.capital} is the capital of the US state of ${s.name}.`, `The state capital of ${s.name} is ${s.capital}.`,
+      `The postal abbreviation of ${s.name} is ${s.abbr}.`, `${s.name} is abbreviated ${s.abbr}, and its capital is ${s.capital}.`);
+  }
+  for (const e of src.elements()) {
+    add(`${e.name} is a chemical element with the symbol ${e.symbol} and atomic number ${e.number}.`, `The chemical symbol of ${e.name} is ${e.symbol}.`,
+      `${e.symbol} is the symbol for ${e.name}.`, `The atomic number of ${e.name} is ${e.number}.`);
+  }
+  for (const [c, cur] of src.currencies()) {
+    add(`The currency of ${c} is the ${cur}.`, `People in ${c} pay with the ${cur}.`, `The ${cur} is the official currency of ${c}.`, `${c} uses the ${cur} as its money.`);
+  }
+  for (const [c, code] of src.isoCodes()) {
+    add(`The two-letter ISO country code of ${c} is ${code}.`, `${code} is the country code of ${c}.`, `The country code for ${c} is ${code}.`, `${c} has the ISO code ${code}.`);
+  }
+  for (const [code, lang] of src.languages()) {
+    add(`The ISO 639-1 code of the ${lang} language is ${code}.`, `The language code '${code}' stands for ${lang}.`, `${lang} has the language code ${code}.`,
+      `'${code}' is the code for the ${lang} language.`);
+  }
+  for (const [g, w] of src.collectives()) {
+    add(`A group of ${g} is called a ${w}.`, `We call a group of ${g} a ${w}.`, `The collective noun for ${g} is ${w}.`, `A ${w} is a group of ${g}.`);
+  }
+  for (const [adult, baby] of src.babies()) {
+    add(`A baby ${adult} is called a ${baby}.`, `A young ${adult} is a ${baby}.`, `A newborn ${adult} is called a ${baby}.`, `${capitalize(baby)} is the word for a baby ${adult}.`);
+  }
+  for (const [male, female] of src.femaleForms()) {
+    add(`The female counterpart of a ${male} is a ${female}.`, `A female ${male} is called a ${female}.`, `The female of ${male} is ${female}.`, `A ${female} is a female ${male}.`);
+  }
+  // Form k of every fact, in a seeded order per k, in paragraphs of six sentences.
+  const r = rng(20261129);
+  const paragraphs = [];
+  for (let k = 0; k < 4; k++) {
+    const sentences = shuffle(r, forms.map((f) => f[k]));
+    for (let i = 0; i < sentences.length; i += 6) paragraphs.push(sentences.slice(i, i + 6).join(' '));
+  }
+  return paragraphs.join('\n\n') + '\n';
 }
 
 function write(path, text) {
