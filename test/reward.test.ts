@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-in-process.js';
-import { judgeReply } from '../src/align/prefs-generate.js';
+import { judgeReply, subsetPrompts } from '../src/align/prefs-generate.js';
 import { readPreferencePairs } from '../src/align/prefs-data.js';
 import { renderReply } from '../src/align/pair-setup.js';
 import { HEAD, loadRewardModel, scoreReplies, sequenceScores } from '../src/align/reward.js';
@@ -104,6 +104,19 @@ describe('llmforge prefs generate', () => {
     expect(judgeReply({}, '', true).score).toBe(0);
   });
 
+  it('takes at most --per-task prompts of each family, seeded, in file order', () => {
+    const items: Array<{ task?: string; i: number }> = [...Array.from({ length: 50 }, (_, i) => ({ task: 'capital', i })), ...Array.from({ length: 5 }, (_, i) => ({ task: 'refuse', i: 50 + i })), { i: 55 }];
+    const picked = subsetPrompts(items, undefined, 4, 7);
+    expect(picked.filter((x) => x.task === 'capital')).toHaveLength(4);
+    expect(picked.filter((x) => x.task === 'refuse')).toHaveLength(4);
+    expect(picked.filter((x) => x.task === undefined)).toHaveLength(1);
+    expect(picked.map((x) => x.i)).toEqual([...picked.map((x) => x.i)].sort((a, b) => a - b));
+    expect(subsetPrompts(items, undefined, 4, 7)).toEqual(picked);
+    expect(subsetPrompts(items, undefined, 4, 8)).not.toEqual(picked);
+    expect(subsetPrompts(items, 3, 4, 7)).toHaveLength(3);
+    expect(subsetPrompts(items, undefined, undefined, 7)).toEqual(items);
+  });
+
   it('writes best-vs-worst pairs that dpo reads, skipping ties, deterministic for a seed', async () => {
     const prompts = join(root, 'prompts.jsonl');
     writeFileSync(prompts, QA.map(([q, c], i) => JSON.stringify(i % 2 ? { messages: [{ role: 'user', content: q }, { role: 'assistant', content: c }], task: 'qa' } : { prompt: q })).join('\n') + '\n');
@@ -123,5 +136,17 @@ describe('llmforge prefs generate', () => {
     await runCli(args);
     expect(readFileSync(out, 'utf8')).toBe(text);
     await expect(runCli(['prefs', 'generate', '--model', base, '--prompts', prompts, '--samples', '1', '--out', out])).rejects.toThrow(/--samples/);
+  }, 60_000);
+
+  it('--reference-candidate lets the reference reply be chosen when no sample is right', async () => {
+    // Refusal-style references an untrained model never samples: every pair must choose the reference.
+    const prompts = join(root, 'refuse.jsonl');
+    const reply = "I can't help with that.";
+    writeFileSync(prompts, QA.map(([q]) => JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: reply }], task: 'refuse' })).join('\n') + '\n');
+    const out = join(root, 'with-ref.jsonl');
+    const r = JSON.parse((await runCli(['prefs', 'generate', '--model', base, '--prompts', prompts, '--samples', '2', '--out', out,
+      '--max-tokens', '8', '--threads', '1', '--reference-candidate', '--json'])).stdout) as { pairs: number };
+    expect(r.pairs).toBe(QA.length);
+    for (const l of readFileSync(out, 'utf8').split('\n').filter(Boolean)) expect((JSON.parse(l) as { chosen: string }).chosen).toBe(reply);
   }, 60_000);
 });

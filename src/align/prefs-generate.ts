@@ -12,7 +12,8 @@
  *   answer   +2 when it is correct against the reference (when the prompt has one);
  *            -1 when it refuses a request that is not harmful (free-form "open" tasks too)
  * The best-scored sample (first on ties) is chosen, the worst (last on ties) rejected;
- * a prompt whose samples all score the same gives no pair (counted).
+ * a prompt whose samples all score the same gives no pair (counted). With referenceCandidate
+ * the prompt's reference reply is judged too, after the samples (a sample that scores as well wins).
  */
 import { chatTokens, renderChat } from '../model/chat.js';
 import { exampleKind, isCorrect, isRefusal, pointsToHelp, type ExampleKind } from '../eval/index.js';
@@ -29,6 +30,14 @@ export interface PrefsGenerateOptions {
   out: string;
   /** Prompts used at most: a seeded random subset when the file has more. */
   maxPrompts?: number;
+  /** At most this many prompts per task family (seeded), so rare families (safety) are not drowned by common ones. */
+  perTask?: number;
+  /**
+   * The prompt record's reference reply joins the K samples as one more candidate, judged by the
+   * same rules: when every sample is wrong the reference can still be chosen (as a person's
+   * "write a better reply" is). Samples alone only ever rank the model's own mistakes.
+   */
+  referenceCandidate?: boolean;
   temperature: number;
   topP: number;
   maxNewTokens: number;
@@ -82,16 +91,33 @@ export function judgeReply(p: Pick<PromptRecord, 'task' | 'label' | 'reference'>
   return { text, score, format_ok: endedWithEnd, refused, correct };
 }
 
-/** Picks n of the prompts, seeded, keeping file order (all of them when n is not smaller). */
-function subset<T>(items: T[], n: number | undefined, seed: number): T[] {
-  if (n === undefined || n >= items.length) return items;
+/** A seeded shuffle of 0..n-1. */
+function shuffledIndices(n: number, seed: number): number[] {
   const rng = new Random((seed ^ 0x5bd1e995) >>> 0);
-  const idx = items.map((_, i) => i);
+  const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = idx.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
-  return idx.slice(0, n).sort((a, b) => a - b).map((i) => items[i]);
+  return idx;
+}
+
+/**
+ * Picks at most perTask prompts of each task family (records without a task form one family),
+ * then at most n in all, seeded, keeping file order.
+ */
+export function subsetPrompts<T extends { task?: string }>(items: T[], n: number | undefined, perTask: number | undefined, seed: number): T[] {
+  let idx = shuffledIndices(items.length, seed);
+  if (perTask !== undefined) {
+    const taken = new Map<string | undefined, number>();
+    idx = idx.filter((i) => {
+      const k = taken.get(items[i].task) ?? 0;
+      taken.set(items[i].task, k + 1);
+      return k < perTask;
+    });
+  }
+  if (n !== undefined) idx = idx.slice(0, n);
+  return idx.sort((a, b) => a - b).map((i) => items[i]);
 }
 
 export async function prefsGenerate(o: PrefsGenerateOptions): Promise<PrefsSummary> {
@@ -106,7 +132,7 @@ export async function prefsGenerate(o: PrefsGenerateOptions): Promise<PrefsSumma
     throw new Error(`${dir}/tokenizer.json: ${(err as Error).message}`);
   }
   const read = { skipBadLines: o.skipBadLines, onSkip: (where: string, why: string) => log(`warning: ${where}: ${why} (skipped)`) };
-  const prompts = subset(await readPrompts(o.prompts, read), o.maxPrompts, o.seed);
+  const prompts = subsetPrompts(await readPrompts(o.prompts, read), o.maxPrompts, o.perTask, o.seed);
   const K = o.samples;
   const perChunk = Math.max(1, Math.floor(o.batch / K));
   const engine = new InferenceEngine(model, { maxBatch: perChunk * K });
@@ -139,6 +165,7 @@ export async function prefsGenerate(o: PrefsGenerateOptions): Promise<PrefsSumma
         const body = cut >= 0 ? r.tokens.slice(0, cut) : r.tokens;
         return judgeReply(p, tokenizer.decode(body), cut < 0 && r.finishReason === 'stop');
       });
+      if (o.referenceCandidate && p.reference !== undefined) judged.push(judgeReply(p, p.reference, true));
       let best = 0;
       let worst = 0;
       judged.forEach((j, k) => {

@@ -9,6 +9,8 @@ interface Opts {
   samples: number;
   out: string;
   maxPrompts?: number;
+  perTask?: number;
+  referenceCandidate?: boolean;
   temperature: number;
   topP: number;
   maxTokens: number;
@@ -29,6 +31,8 @@ export function registerPrefs(program: Command): void {
     .requiredOption('--samples <k>', 'replies sampled per prompt (at least 2)', intArg(2, 64))
     .requiredOption('--out <file>', 'preference pairs JSONL (written atomically)')
     .option('--max-prompts <n>', 'use a seeded random subset of this many prompts', intArg(1))
+    .option('--per-task <n>', 'use at most this many prompts of each task family (seeded; before --max-prompts)', intArg(1))
+    .option('--reference-candidate', "judge each prompt's reference reply too, beside the samples (it can be chosen when every sample is wrong)")
     .option('--temperature <t>', 'sampling temperature', numberArg(0.01, 5), 1)
     .option('--top-p <p>', 'nucleus sampling mass', numberArg(0.01, 1), 1)
     .option('--max-tokens <n>', 'reply budget in tokens', intArg(1), 64)
@@ -40,7 +44,8 @@ export function registerPrefs(program: Command): void {
     .action(async (o: Opts) => {
       applyThreads(o.threads);
       const r = await prefsGenerate({
-        model: o.model, prompts: o.prompts, samples: o.samples, out: o.out, maxPrompts: o.maxPrompts, temperature: o.temperature, topP: o.topP,
+        model: o.model, prompts: o.prompts, samples: o.samples, out: o.out, maxPrompts: o.maxPrompts, perTask: o.perTask, referenceCandidate: o.referenceCandidate, temperature: o.temperature,
+        topP: o.topP,
         maxNewTokens: o.maxTokens, batch: o.batch, seed: o.seed, skipBadLines: o.skipBadLines,
       });
       if (o.json) process.stdout.write(`${JSON.stringify({ command: 'prefs generate', ...r, out: o.out })}\n`);

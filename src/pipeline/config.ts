@@ -88,6 +88,8 @@ const Prefs = z.strictObject({
   prompts: paths,
   samples: int(2, 64),
   maxPrompts: int(1).optional(),
+  perTask: int(1).optional(),
+  referenceCandidate: z.boolean().optional(),
   temperature: num(0.01, 5).optional(),
   topP: num(0.01, 1).optional(),
   maxTokens: int(1).optional(),

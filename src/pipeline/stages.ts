@@ -148,7 +148,8 @@ export const RUNNERS: Record<StageName, StageRunner> = {
     const file = join(ctx.dir, 'prefs.jsonl');
     // The same defaults as `llmforge prefs generate`.
     const r = await prefsGenerate({
-      model: out(ctx, 'sft', 'run'), prompts: o.prompts, samples: o.samples, out: file, maxPrompts: o.maxPrompts, temperature: o.temperature ?? 1,
+      model: out(ctx, 'sft', 'run'), prompts: o.prompts, samples: o.samples, out: file, maxPrompts: o.maxPrompts, perTask: o.perTask, referenceCandidate: o.referenceCandidate,
+      temperature: o.temperature ?? 1,
       topP: o.topP ?? 1, maxNewTokens: o.maxTokens ?? 64, batch: o.batch ?? 64, seed: o.seed ?? 1337, skipBadLines: o.skipBadLines, log: ctx.log,
     });
     return { outputs: { pairs: file }, summary: { prompts: r.prompts, pairs: r.pairs, tied: r.tied, chosen_score: r.chosenScore, rejected_score: r.rejectedScore } };
