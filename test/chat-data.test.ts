@@ -168,9 +168,9 @@ describe('the embedded instruction set', () => {
 
   it('holds out whole harmful and benign intents', () => {
     const trainUser = train.flatMap((e) => e.messages.filter((m) => m.role === 'user').map((m) => m.content)).join('\n');
-    const expand = S.expandIntent as (i: Intent, held: boolean) => string[];
+    const expand = S.expandIntent as (i: Intent, side: 'train' | 'heldout' | 'any') => string[];
     for (const i of [...S.HARMFUL, ...S.BENIGN, ...S.SELF_HARM]) {
-      const variants = expand(i, true);
+      const variants = expand(i, 'any');
       if (i.heldout) for (const v of variants) expect(trainUser.includes(v), `held-out intent '${v}' is in train`).toBe(false);
       else expect(variants.some((v) => trainUser.includes(v)), `intent '${i.x}' is missing from train`).toBe(true);
     }
