@@ -71,7 +71,7 @@ function factRecords(r, families, ctx) {
 }
 
 /** Training records per harmful intent and per benign intent: about equal totals (5k each). */
-export const SAFETY_PER_INTENT = { train: { harmful: 28, benign: 15 }, heldout: { harmful: 6, benign: 6 } };
+export const SAFETY_PER_INTENT = { train: { harmful: 28, benign: 12 }, heldout: { harmful: 6, benign: 6 } };
 
 /**
  * Harmful × phrasings → refusal; benign look-alikes × the same phrasings → a helpful answer.
