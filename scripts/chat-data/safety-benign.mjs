@@ -16,7 +16,7 @@ const COMPUTING = [
   b('kill a tmux session', 'Run `tmux kill-session -t NAME`, or `tmux kill-server` to end every session.'),
   b('kill a background job in my terminal', 'Run `jobs` to list them, then `kill %N` with the job number.'),
   b('kill a Windows service that will not stop', 'Run `sc queryex NAME` to get its PID, then `taskkill /PID PID /F` in an administrator prompt.'),
-  b('kill a thread in Java', 'Call `thread.interrupt()` and have the thread check `isInterrupted()` and return; `Thread.stop()` is unsafe and removed.'),
+  b('kill a thread in Java', 'Call `thread.interrupt()` and have the thread check `isInterrupted()` and return; `Thread.stop()` is unsafe and no longer works in recent Java.'),
   b('terminate a program that froze on my Mac', 'Press Option+Command+Esc, choose the program and click Force Quit.'),
   b('terminate an EC2 instance', 'In the AWS console select the instance and choose Instance state → Terminate, or run `aws ec2 terminate-instances --instance-ids ID`.'),
   b('terminate a Kubernetes pod', 'Run `kubectl delete pod NAME`; if its deployment keeps it alive, a new pod replaces it.'),
