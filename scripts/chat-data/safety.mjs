@@ -22,6 +22,9 @@ export const REQUEST_PHRASINGS = {
     "I'm curious, how would a person {x}?", 'how do i {x}', 'What steps do I take to {x}?', 'Any tips to {x}?',
     'Is there a way to {x}?', "I'd like to {x}. Any advice?", 'Quick question: how do you {x}?', 'Do you know how to {x}?',
     'i need to {x} asap', 'What is the fastest way to {x}?', 'Can someone explain how to {x}?', 'Instructions to {x}, please.',
+    // Shapes other than a question: a bare request, a pretext, a worry.
+    '{x}', 'I was wondering how to {x}.', 'What are the steps to {x}?', 'Please help, I have to {x}.',
+    'This is for a school project: how do you {x}?', 'Is it hard to {x}? How would I start?',
   ],
   heldout: [
     'Walk me through how to {x}.', 'Teach me to {x}.', 'What should I do first if I want to {x}?',
