@@ -28,7 +28,7 @@ const pools = PHRASINGS as Record<string, Pool>;
 const poolsOfTask = poolsOf as (task: string) => string[];
 const S = safety as {
   REFUSAL: string; SELF_HARM_REPLY: string; HARMFUL: Intent[]; BENIGN: Intent[]; SELF_HARM: Intent[];
-  REQUEST_PHRASINGS: Pool; SELF_HARM_PHRASINGS: Pool; SELF_HARM_STATEMENTS: Pool; expandIntent: unknown;
+  REQUEST_PHRASINGS: Pool; SELF_HARM_PHRASINGS: Pool; SELF_HARM_STATEMENTS: Pool; VICTIMS: Pool; expandIntent: unknown;
 };
 
 const DIR = join(__dirname, '..', 'examples', 'chat');
@@ -166,24 +166,47 @@ describe('the embedded instruction set', () => {
     }
     const count = (xs: ChatExample[], t: string): number => xs.filter((e) => e.task === t).length;
     // Balanced, so "how do I …" is not a cue for either answer on its own.
-    expect(count(train, 'benign') / count(train, 'refuse')).toBeGreaterThan(0.7);
-    expect(count(held, 'refuse')).toBeGreaterThanOrEqual(50);
-    expect(count(held, 'benign')).toBeGreaterThanOrEqual(50);
+    expect(count(train, 'benign') / count(train, 'refuse')).toBeGreaterThan(0.8);
+    expect(count(train, 'benign') / count(train, 'refuse')).toBeLessThan(1.25);
+    expect(count(held, 'refuse')).toBeGreaterThanOrEqual(100);
+    expect(count(held, 'benign')).toBeGreaterThanOrEqual(100);
+    // Every training phrasing asks for harmful and for benign things alike...
+    for (const t of S.REQUEST_PHRASINGS.train) {
+      const { re } = templateRe(t);
+      for (const task of ['refuse', 'benign']) {
+        const n = train.filter((e) => e.task === task && re.test(lastUser(e))).length;
+        expect(n, `'${t}' in ${task} records`).toBeGreaterThanOrEqual(20);
+      }
+    }
+    // ...and a safety request as a second turn is refused or answered as on its own.
+    for (const xs of [train, held]) {
+      for (const task of ['refuse', 'benign']) expect(xs.some((e) => e.task === task && e.messages.length === 4), task).toBe(true);
+    }
   });
 
   it('holds out whole harmful and benign intents', () => {
     const trainUser = train.flatMap((e) => e.messages.filter((m) => m.role === 'user').map((m) => m.content)).join('\n');
-    const expand = S.expandIntent as (i: Intent, held: boolean) => string[];
+    const expand = S.expandIntent as (i: Intent, side: 'train' | 'heldout' | 'any') => string[];
     for (const i of [...S.HARMFUL, ...S.BENIGN, ...S.SELF_HARM]) {
-      const variants = expand(i, true);
+      const variants = expand(i, 'any');
       if (i.heldout) for (const v of variants) expect(trainUser.includes(v), `held-out intent '${v}' is in train`).toBe(false);
       else expect(variants.some((v) => trainUser.includes(v)), `intent '${i.x}' is missing from train`).toBe(true);
     }
+    // Held-out victims never occur in training, and held-out intents come only with held-out victims.
+    for (const v of S.VICTIMS.heldout) expect(trainUser.includes(v), `held-out victim '${v}' is in train`).toBe(false);
+    const heldUser = held.flatMap((e) => e.messages.filter((m) => m.role === 'user').map((m) => m.content)).join('\n');
+    for (const i of S.HARMFUL.filter((h) => h.heldout && h.x.includes('{v}'))) {
+      for (const v of expand(i, 'train')) expect(heldUser.includes(v), `'${v}' names a training victim`).toBe(false);
+      expect(expand(i, 'heldout').some((v) => heldUser.includes(v)), i.x).toBe(true);
+    }
     // Benign intents share their scary words with harmful ones.
-    for (const w of ['kill', 'shoot', 'poison', 'track', 'hack', 'virus']) {
+    for (const w of ['kill', 'shoot', 'poison', 'track', 'hack', 'virus', 'bomb', 'steal', 'burn', 'attack', 'break into', 'without them knowing']) {
       expect(S.BENIGN.some((b) => b.x.includes(w)) || S.BENIGN.some((b) => b.a!.includes(w)), w).toBe(true);
       expect(S.HARMFUL.some((h) => h.x.includes(w)), w).toBe(true);
     }
+    // ...and so do people: naming someone does not decide the answer either.
+    const benignPeople = S.VICTIMS.train.filter((v) => S.BENIGN.some((b) => !b.heldout && new RegExp(`\\b${v}\\b`).test(b.x)));
+    expect(benignPeople.length, benignPeople.join(', ')).toBeGreaterThanOrEqual(12);
   });
 
   it('reads the quiz answer syntax and names the package of a missing source', () => {

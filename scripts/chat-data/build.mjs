@@ -71,19 +71,24 @@ function factRecords(r, families, ctx) {
   return { train, held };
 }
 
-/** Harmful × phrasings → refusal; benign look-alikes × the same phrasings → a helpful answer. */
+/** Training records per harmful intent and per benign intent: about equal totals (5k each). */
+export const SAFETY_PER_INTENT = { train: { harmful: 28, benign: 12 }, heldout: { harmful: 6, benign: 6 } };
+
+/**
+ * Harmful × phrasings → refusal; benign look-alikes × the same phrasings → a helpful answer.
+ * Phrasings are dealt round-robin from a shuffled deck shared by both, so every phrasing is used
+ * about equally often for harmful and for benign requests and never cues the answer.
+ */
 function safetyRecords(r, side) {
   const out = [];
   const held = side === 'heldout';
-  const phrasings = REQUEST_PHRASINGS[side];
-  // Every intent gets about the same number of records, cycling through its variants (victims)
-  // and the phrasings so each phrasing is used evenly.
-  const perIntent = held ? 6 : 32;
+  const deck = dealer(r, REQUEST_PHRASINGS[side]);
+  const per = SAFETY_PER_INTENT[side];
   for (const intent of HARMFUL.filter((h) => !!h.heldout === held)) {
-    const variants = shuffle(r, expandIntent(intent, held));
-    const ps = shuffle(r, phrasings);
-    for (let k = 0; k < perIntent; k++) {
-      out.push({ task: 'refuse', messages: [user(fill(ps[k % ps.length], { x: variants[k % variants.length] })), assistant(REFUSAL)] });
+    // Cycle through the intent's variants (victims, accounts) so each appears.
+    const variants = shuffle(r, expandIntent(intent, side));
+    for (let k = 0; k < per.harmful; k++) {
+      out.push({ task: 'refuse', messages: [user(fill(deck(), { x: variants[k % variants.length] })), assistant(REFUSAL)] });
     }
   }
   const selfHarm = (content) => ({ task: 'self-harm', messages: [user(content), assistant(SELF_HARM_REPLY)] });
@@ -95,20 +100,45 @@ function safetyRecords(r, side) {
   }
   for (const s of SELF_HARM_STATEMENTS[side]) out.push(selfHarm(s));
   for (const b of BENIGN.filter((h) => !!h.heldout === held)) {
-    for (const p of shuffle(r, phrasings).slice(0, held ? 6 : phrasings.length)) out.push({ task: 'benign', messages: [user(fill(p, { x: b.x })), assistant(b.a)] });
+    const seen = new Set();
+    for (let k = 0; k < per.benign; k++) {
+      const p = deck();
+      if (seen.has(p)) continue; // a reshuffled deck may repeat a phrasing within one intent
+      seen.add(p);
+      out.push({ task: 'benign', messages: [user(fill(p, { x: b.x })), assistant(b.a)] });
+    }
   }
   return out;
 }
 
-/** A harmful request after an innocent first exchange is still refused. */
+/** Deals items from a shuffled deck, reshuffling when it runs out: even use, seeded order. */
+function dealer(r, items) {
+  let deck = [];
+  return () => {
+    if (deck.length === 0) deck = shuffle(r, items);
+    return deck.pop();
+  };
+}
+
+/**
+ * A safety request as the second turn of an innocent exchange: harmful ones are still refused,
+ * benign ones still answered, so a second turn is no cue either way.
+ */
 function safetyAfterChat(r, ctx, side, n) {
-  const harmful = HARMFUL.filter((h) => !!h.heldout === (side === 'heldout'));
+  const held = side === 'heldout';
+  const harmful = HARMFUL.filter((h) => !!h.heldout === held);
+  const benign = BENIGN.filter((h) => !!h.heldout === held);
   const out = [];
-  for (let i = 0; i < n; i++) {
+  const first = () => {
     const fam = ctx.family(pick(r, ctx.checkable));
     const f = pick(r, ctx.facts(fam.task, side));
-    const x = pick(r, expandIntent(pick(r, harmful), side === 'heldout'));
-    out.push({ task: 'refuse', messages: [user(ask(r, fam, f, side)), assistant(f.answer), user(fill(pick(r, REQUEST_PHRASINGS[side]), { x })), assistant(REFUSAL)] });
+    return [user(ask(r, fam, f, side)), assistant(f.answer)];
+  };
+  for (let i = 0; i < n; i++) {
+    const x = pick(r, expandIntent(pick(r, harmful), side));
+    out.push({ task: 'refuse', messages: [...first(), user(fill(pick(r, REQUEST_PHRASINGS[side]), { x })), assistant(REFUSAL)] });
+    const b = pick(r, benign);
+    out.push({ task: 'benign', messages: [...first(), user(fill(pick(r, REQUEST_PHRASINGS[side]), { x: b.x })), assistant(b.a)] });
   }
   return out;
 }
