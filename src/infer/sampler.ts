@@ -106,6 +106,9 @@ export class Sampler {
     const V = this.vocabSize;
     if (logits.length !== V) throw new RangeError(`sample: ${logits.length} logits for a vocabulary of ${V}`);
     const o = this.options;
+    // Greedy without a repetition penalty reads the logits as they are (no float64 copy): the
+    // server's batched decode picks one token per sequence per step this way.
+    if (o.temperature === 0 && o.repetitionPenalty === 1) return argmax(logits, V);
     const p = this.probs;
     for (let i = 0; i < V; i++) p[i] = logits[i];
     if (o.repetitionPenalty !== 1) {
@@ -168,7 +171,7 @@ export class Sampler {
   }
 }
 
-function argmax(p: Float64Array, n: number): number {
+function argmax(p: Float64Array | Float32Array, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (p[i] > p[best]) best = i;
   return best;
