@@ -74,6 +74,36 @@ describe.each(families)('inference engine, %s', (_name, config) => {
     expect(maxAbsDiff(ab.subarray(V), refB)).toBeLessThan(1e-4);
   });
 
+  it('rows at different positions, in any order, give exactly the logits each gets alone', () => {
+    const m = model(config, 9);
+    const V = config.vocabSize;
+    // Prompts of different lengths (one of a single token: position 0 after prefill is 1).
+    const prompts = [randomIds(1, V, 11), randomIds(6, V, 12), randomIds(3, V, 13), randomIds(9, V, 14)];
+    const steps = [randomIds(4, V, 21), randomIds(4, V, 22), randomIds(4, V, 23), randomIds(4, V, 24)];
+    const chunk = [randomIds(3, V, 31), randomIds(3, V, 32), randomIds(3, V, 33), randomIds(3, V, 34)];
+    // Alone: each sequence on its own one-row engine.
+    const alone = prompts.map((p, i) => {
+      const e = new InferenceEngine(m, { maxBatch: 1 });
+      e.prefill(0, p);
+      const out = Array.from(steps[i], (id) => e.decode([0], [id]).slice());
+      out.push(e.feed([0], [chunk[i]]).slice());
+      return out;
+    });
+    // Together: cache rows consecutive (0..3) and scattered (3, 0, 2 and 1 on its own), so
+    // both the per-row position path and the cache-row path run, for T = 1 and T = 3.
+    const e = new InferenceEngine(m, { maxBatch: 4 });
+    prompts.forEach((p, i) => e.prefill(i, p));
+    const orders = [[0, 1, 2, 3], [3, 0, 2], [1], [2, 1, 3, 0], [0, 1, 2, 3]];
+    const at = [0, 0, 0, 0];
+    for (const rows of orders) {
+      const logits = e.decode(rows, rows.map((r) => steps[r][at[r]]));
+      rows.forEach((r, k) => expect(logits.subarray(k * V, (k + 1) * V)).toEqual(alone[r][at[r]++]));
+    }
+    expect(at).toEqual([4, 4, 4, 4]);
+    const fed = e.feed([3, 1, 0, 2], [chunk[3], chunk[1], chunk[0], chunk[2]]);
+    [3, 1, 0, 2].forEach((r, k) => expect(fed.subarray(k * V, (k + 1) * V)).toEqual(alone[r][4]));
+  });
+
   it('reuses a cached prefix and recomputes only the rest', () => {
     const m = model(config, 7);
     const V = config.vocabSize;

@@ -154,6 +154,22 @@ describe('attention reference', () => {
     const s: Shape = { B: 1, T: 9, H: 2, Hkv: 1, D: 4 };
     checkCausal(refForward, s);
   });
+
+  it('cached: per-entry positions and cache rows equal single-entry calls', () => {
+    for (const Tq of [1, 3, 7]) {
+      const p = makeRowsCase(Tq, 4, 2, 700 + Tq);
+      refCached(p.q, p.kc, p.vc, p.out, p.B, Tq, p.H, p.Hkv, p.D, p.pos, p.capacity, p.scale, p.rows);
+      const span = Tq * p.H * p.D;
+      const rowSize = p.Hkv * p.capacity * p.D;
+      for (let b = 0; b < p.B; b++) {
+        const one = new Float32Array(span);
+        const r = p.rows[b];
+        refCached(p.q.subarray(b * span, (b + 1) * span), p.kc.subarray(r * rowSize, (r + 1) * rowSize),
+          p.vc.subarray(r * rowSize, (r + 1) * rowSize), one, 1, Tq, p.H, p.Hkv, p.D, p.pos[b], p.capacity, p.scale);
+        expect(one).toEqual(p.out.subarray(b * span, (b + 1) * span));
+      }
+    }
+  });
 });
 
 /** Changing token t0 changes no output (or lse) of an earlier token; it does change later ones. */
@@ -240,6 +256,29 @@ describe.skipIf(!native)('attention native', () => {
       n.setThreads(2);
       checkCached(n, s);
     });
+
+    it.each([1, 3, 7])('per-entry positions and cache rows match the reference, and single-entry calls bit for bit (Tq=%i)', (Tq) => {
+      n.setIsa(isa);
+      n.setThreads(2);
+      for (const [i, h] of [[4, 2], [6, 1], [2, 2]].entries()) {
+        const p = makeRowsCase(Tq, h[0], h[1], 500 + 10 * Tq + i);
+        const want = new Float32Array(p.out.length);
+        refCached(p.q, p.kc, p.vc, want, p.B, Tq, p.H, p.Hkv, p.D, p.pos, p.capacity, p.scale, p.rows);
+        const got = new Float32Array(p.out.length).fill(NaN);
+        n.attentionCached(p.q, p.kc, p.vc, got, p.B, Tq, p.H, p.Hkv, p.D, p.pos, p.capacity, p.scale, p.rows);
+        expectClose(got, want, 5e-6, 1e-5);
+        // One entry at a time, each on its own cache row block with a scalar position.
+        const span = Tq * p.H * p.D;
+        const rowSize = p.Hkv * p.capacity * p.D;
+        for (let b = 0; b < p.B; b++) {
+          const one = new Float32Array(span);
+          const r = p.rows[b];
+          n.attentionCached(p.q.subarray(b * span, (b + 1) * span), p.kc.subarray(r * rowSize, (r + 1) * rowSize),
+            p.vc.subarray(r * rowSize, (r + 1) * rowSize), one, 1, Tq, p.H, p.Hkv, p.D, p.pos[b], p.capacity, p.scale);
+          expect(bits(one).equals(bits(got.subarray(b * span, (b + 1) * span)))).toBe(true);
+        }
+      }
+    });
   });
 
   it('reference cached decoding matches the reference forward', () => {
@@ -297,8 +336,60 @@ describe.skipIf(!native)('attention native', () => {
       expect(() => cached(q.subarray(1), kc, kc, o, B, 1, H, Hkv, D, 0, cap, 0.3)).toThrow(/q has/);
       expect(() => cached(q, kc, kc, o, B, 1, H, 3, D, 0, cap, 0.3)).toThrow(/divisible/);
     });
+
+    it.each([
+      ['native', (...args: unknown[]) => (n.attentionCached as unknown as Call)(...args)],
+      ['reference', (...args: unknown[]) => (refCached as unknown as Call)(...args)],
+    ])('cached with per-entry positions and cache rows (%s)', (_label, call) => {
+      const cap = 6;
+      const q = new Float32Array(B * 2 * H * D);
+      const kc = new Float32Array(3 * Hkv * cap * D);  // three cache rows for B = 2 entries
+      const o = new Float32Array(q.length);
+      const pos = Int32Array.of(0, 4);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, pos, cap, 0.3, Int32Array.of(2, 0))).not.toThrow();
+      expect(() => call(q, kc.subarray(0, 2 * Hkv * cap * D), kc, o, B, 2, H, Hkv, D, pos, cap, 0.3)).not.toThrow();
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, Int32Array.of(0), cap, 0.3)).toThrow(/pos0 has 1 entries, needs B = 2/);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, Int32Array.of(0, 4, 1), cap, 0.3)).toThrow(/pos0 has 3 entries/);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, Int32Array.of(0, 5), cap, 0.3)).toThrow(/pos0\[1\] = 5 must be in \[0, 4\].*capacity 6/);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, Int32Array.of(-1, 0), cap, 0.3)).toThrow(/pos0\[0\] = -1/);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, pos, cap, 0.3, Int32Array.of(0))).toThrow(/cacheRows has 1 entries/);
+      expect(() => call(q, kc, kc, o, B, 2, H, Hkv, D, pos, cap, 0.3, Int32Array.of(0, 3))).toThrow(/cacheRows\[1\] = 3 must be in \[0, 2\]/);
+      expect(() => call(q, kc, kc.subarray(D), o, B, 2, H, Hkv, D, pos, cap, 0.3, Int32Array.of(0, 2))).toThrow(/cacheRows\[1\] = 2/);
+    });
   });
 });
+
+/**
+ * A decode batch whose entries sit at different positions (0 among them) and read
+ * scattered cache rows of a larger cache. Entries a query may not see are NaN, so a
+ * kernel reading past pos[b]+Tq-1 (or the wrong row) would show.
+ */
+function makeRowsCase(Tq: number, H: number, Hkv: number, seed: number) {
+  const r = rng(seed);
+  const B = 1 + Math.floor(r() * 5);
+  const D = 16;
+  const capacity = 40;
+  const held = B + 2;
+  const pos = new Int32Array(B);
+  for (let b = 0; b < B; b++) pos[b] = b === 0 ? 0 : Math.floor(r() * (capacity - Tq + 1));
+  // Distinct cache rows in shuffled order.
+  const order = Array.from({ length: held }, (_, i) => i).sort(() => r() - 0.5);
+  const rows = Int32Array.from(order.slice(0, B));
+  const kc = new Float32Array(held * Hkv * capacity * D).fill(NaN);
+  const vc = new Float32Array(kc.length).fill(NaN);
+  const kvals = randomF32(kc.length, seed + 1, 1.5);
+  const vvals = randomF32(kc.length, seed + 2);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hkv; h++) {
+      const base = (rows[b] * Hkv + h) * capacity * D;
+      const end = base + (pos[b] + Tq) * D;
+      kc.set(kvals.subarray(base, end), base);
+      vc.set(vvals.subarray(base, end), base);
+    }
+  }
+  const q = randomF32(B * Tq * H * D, seed + 3, 1.5);
+  return { B, H, Hkv, D, capacity, pos, rows, kc, vc, q, out: new Float32Array(q.length), scale: 1 / Math.sqrt(D) };
+}
 
 /**
  * Fills a KV cache (B, Hkv, capacity, D) token by token from the k/v of a packed qkv and

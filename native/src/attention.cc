@@ -21,7 +21,8 @@
 // entries are zeroed exactly (not exp of -inf), and with segStart absent every call is
 // the one the unmasked kernel makes, so that path is unchanged bit for bit.
 //
-// Cached (decode): per (batch, query head); one query at a time with plain dot
+// Cached (decode): per (batch, query head), each batch entry at its own position and
+// cache row when given; one query at a time with plain dot
 // products for short query blocks, the flash forward with a position offset for
 // long ones (prefill).
 //
@@ -444,20 +445,29 @@ bool run_backward(const float* qkv, const float* out, const float* dout, const f
   });
 }
 
+// Per-entry positions and cache rows: entry b's queries sit at pos[b] .. pos[b]+Tq-1
+// (pos0 for every entry when pos is nullptr) and read cache row rows[b] (b when
+// rows is nullptr). A decode batch whose sequences joined at different steps is then one
+// call, its (batch, head) items spread over the threads like a uniform batch's.
 template <class Ops>
 bool run_cached(const float* q, const float* kc, const float* vc, float* out, int64_t B, int64_t Tq, int64_t H,
-                int64_t Hkv, int64_t D, int64_t pos0, int64_t capacity, float scale) {
+                int64_t Hkv, int64_t D, int64_t pos0, const int32_t* pos, const int32_t* rows, int64_t capacity,
+                float scale) {
   const int64_t G = H / Hkv;
   // Small decode calls stay on fewer threads: waking a worker costs more than a
-  // few thousand multiply-adds.
-  const int64_t work_per_item = (pos0 + Tq) * Tq * D;
-  const int64_t min_items = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_item));
+  // few thousand multiply-adds. Items differ in length when positions do, so the
+  // split goes by their mean work (the same as before for one shared position).
+  int64_t keys = 0;  // Σ_b (pos[b] + Tq)
+  for (int64_t b = 0; b < B; b++) keys += (pos ? pos[b] : pos0) + Tq;
+  const int64_t work_per_item = std::max<int64_t>(1, keys / B * Tq * D);
+  const int64_t min_items = std::max<int64_t>(1, 65536 / work_per_item);
   return for_each_item(B * H, min_items, [&](int64_t item) {
     const int64_t b = item / H, h = item % H, kvh = h / G;
-    const float* kbase = kc + (b * Hkv + kvh) * capacity * D;  // (capacity, D) of this kv head
-    const float* vbase = vc + (b * Hkv + kvh) * capacity * D;
+    const int64_t row = rows ? rows[b] : b;
+    const float* kbase = kc + (row * Hkv + kvh) * capacity * D;  // (capacity, D) of this kv head
+    const float* vbase = vc + (row * Hkv + kvh) * capacity * D;
     HeadView hv{q + b * Tq * H * D + h * D, H * D, kbase, D, vbase, D,
-                out + b * Tq * H * D + h * D, H * D, nullptr, nullptr, Tq, pos0, D, scale};
+                out + b * Tq * H * D + h * D, H * D, nullptr, nullptr, Tq, pos ? pos[b] : pos0, D, scale};
     return Tq <= kDirectMaxTq ? cached_direct_head<Ops>(hv) : forward_head<Ops>(hv);
   });
 }
@@ -581,27 +591,62 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attentionCached(q, kCache, vCache, out, B, Tq, H, Hkv, D, pos0, capacity, scale)
+// An optional Int32Array (index `index`): nullptr when absent, null or undefined, else
+// exactly B entries, each in [lo, hi] (named `name` in errors).
+const int32_t* entries_arg(const Napi::CallbackInfo& info, const char* op, int index, const char* name, int64_t B,
+                           int64_t lo, int64_t hi, const std::string& why) {
+  if (static_cast<int>(info.Length()) <= index || info[index].IsNull() || info[index].IsUndefined()) return nullptr;
+  I32Arg a = i32_arg(info, op, index);
+  if (a.length != B)
+    throw Napi::RangeError::New(info.Env(), std::string(op) + ": " + name + " has " + std::to_string(a.length) +
+                                                " entries, needs B = " + std::to_string(B));
+  for (int64_t b = 0; b < B; b++) {
+    const int64_t v = a.data[b];
+    if (v < lo || v > hi)
+      throw Napi::RangeError::New(info.Env(), std::string(op) + ": " + name + "[" + std::to_string(b) + "] = " +
+                                                  std::to_string(v) + " must be in [" + std::to_string(lo) + ", " +
+                                                  std::to_string(hi) + "] (" + why + ")");
+  }
+  return a.data;
+}
+
+// attentionCached(q, kCache, vCache, out, B, Tq, H, Hkv, D, pos0, capacity, scale, cacheRows?)
+// pos0: one position for every entry, or an Int32Array of B positions. cacheRows: entry
+// b reads cache row cacheRows[b] (the caches then hold any number of rows); default b.
 Napi::Value AttentionCached(const Napi::CallbackInfo& info) {
   const char* op = "attentionCached";
   F32Arg q = f32_arg(info, op, 0), kc = f32_arg(info, op, 1), vc = f32_arg(info, op, 2), out = f32_arg(info, op, 3);
   const int64_t B = dim_arg(info, op, 4, 0), Tq = dim_arg(info, op, 5, 0);
   const Heads hd = heads_args(info, op, 6);
-  const int64_t pos0 = dim_arg(info, op, 9, 0), capacity = dim_arg(info, op, 10, 0);
+  const int64_t capacity = dim_arg(info, op, 10, 0);
   const float scale = scale_arg(info, op, 11);
-  if (pos0 + Tq > capacity)
-    throw Napi::RangeError::New(info.Env(), std::string(op) + ": pos0 + Tq (" + std::to_string(pos0 + Tq) +
-                                                ") exceeds the cache capacity (" + std::to_string(capacity) + ")");
+  int64_t pos0 = 0;
+  const int32_t* pos = nullptr;
+  if (static_cast<int>(info.Length()) > 9 && info[9].IsTypedArray()) {
+    pos = entries_arg(info, op, 9, "pos0", B, 0, capacity - Tq, "pos0[b] + Tq must not exceed the cache capacity " +
+                                                                   std::to_string(capacity));
+  } else {
+    pos0 = dim_arg(info, op, 9, 0);
+    if (pos0 + Tq > capacity)
+      throw Napi::RangeError::New(info.Env(), std::string(op) + ": pos0 + Tq (" + std::to_string(pos0 + Tq) +
+                                                  ") exceeds the cache capacity (" + std::to_string(capacity) + ")");
+  }
+  const int64_t row_elems = checked_product(info, op, {hd.Hkv, capacity, hd.D});
+  // With cacheRows the caches may hold more (or fewer) rows than B: as many as their length holds.
+  const bool has_rows = static_cast<int>(info.Length()) > 12 && !info[12].IsNull() && !info[12].IsUndefined();
+  const int64_t cache_rows = has_rows ? (row_elems == 0 ? 0 : std::min(kc.length, vc.length) / row_elems) : B;
+  const int32_t* rows = entries_arg(info, op, 12, "cacheRows", B, 0, cache_rows - 1,
+                                    "rows held by kCache and vCache: " + std::to_string(cache_rows));
   const int64_t n_q = checked_product(info, op, {B, Tq, hd.H, hd.D});
-  const int64_t n_cache = checked_product(info, op, {B, hd.Hkv, capacity, hd.D});
+  const int64_t n_cache = checked_product(info, op, {cache_rows, row_elems});
   require_length(info, op, "q", q, n_q);
   require_length(info, op, "kCache", kc, n_cache);
   require_length(info, op, "vCache", vc, n_cache);
   require_length(info, op, "out", out, n_q);
   if (B == 0 || Tq == 0) return info.Env().Undefined();
   const bool ok = dispatch([&](auto ops) {
-    return run_cached<decltype(ops)>(q.data, kc.data, vc.data, out.data, B, Tq, hd.H, hd.Hkv, hd.D, pos0, capacity,
-                                     scale);
+    return run_cached<decltype(ops)>(q.data, kc.data, vc.data, out.data, B, Tq, hd.H, hd.Hkv, hd.D, pos0, pos, rows,
+                                     capacity, scale);
   });
   throw_if_failed(info, op, ok);
   return info.Env().Undefined();

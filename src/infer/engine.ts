@@ -112,6 +112,10 @@ export class InferenceEngine {
   private logitsBuf = new Float32Array(0);
   private ids = new Int32Array(0);
   private pos = new Int32Array(0);
+  /** rows as an Int32Array (the cache rows the attention call reads). */
+  private rowIds = new Int32Array(0);
+  /** Position of each of the R new tokens, for RoPE when rows sit at different positions. */
+  private tokenPos = new Int32Array(0);
   private readonly graph = new Graph(false);
 
   constructor(model: GPT, options: EngineOptions = {}) {
@@ -280,20 +284,34 @@ export class InferenceEngine {
     if (T < 1) throw new RangeError('forward: no tokens to feed');
     if (idsIn.length !== R) throw new RangeError(`forward: ${idsIn.length} token ids for ${n} rows × ${T}`);
     this.checkIds(idsIn);
-    if (this.pos.length < n) this.pos = new Int32Array(Math.max(n, this.maxBatch));
+    if (this.pos.length < n) {
+      this.pos = new Int32Array(Math.max(n, this.maxBatch));
+      this.rowIds = new Int32Array(this.pos.length);
+    }
     const pos = this.pos;
     for (let i = 0; i < n; i++) {
       const row = rows[i];
       if (!Number.isInteger(row) || row < 0 || row >= this.maxBatch) throw new RangeError(`row ${row} is outside 0..${this.maxBatch - 1}`);
       for (let j = 0; j < i; j++) if (rows[j] === row) throw new RangeError(`row ${row} appears twice in one forward pass`);
       pos[i] = this.cache.lengths[row];
+      this.rowIds[i] = row;
       if (pos[i] + T > cap) {
         throw new RangeError(`row ${row}: ${pos[i]} cached + ${T} new tokens exceed the context length ${cap}`);
       }
     }
-    // One attention call covers all rows when they are consecutive and at the same position.
+    // Rows that are consecutive and at the same position take the plain calls (one position,
+    // one cache block); any other batch gives RoPE and attention each row's position and
+    // attention each row's cache row. Either way one call per layer covers every row, and
+    // each row's result is what a call for that row alone gives, bit for bit.
     let uniform = true;
     for (let i = 1; i < n; i++) if (rows[i] !== rows[0] + i || pos[i] !== pos[0]) uniform = false;
+    if (!uniform) {
+      if (this.tokenPos.length < R) this.tokenPos = new Int32Array(R);
+      for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) this.tokenPos[i * T + t] = pos[i] + t;
+    }
+    const tokenPos = this.tokenPos.subarray(0, R);
+    const rowPos = pos.subarray(0, n);
+    const rowIds = this.rowIds.subarray(0, n);
 
     const ws = this.ws;
     ws.ensure(R, c);
@@ -324,12 +342,7 @@ export class InferenceEngine {
       L.qkv.inferInto(K, h, qkv, R);
       if (rope !== null) {
         if (uniform) K.ropeForward(qkv, qkv, rope.cos, rope.sin, R, T, width, H + Hkv, D, pos[0]);
-        else {
-          for (let i = 0; i < n; i++) {
-            const s = qkv.subarray(i * T * width, (i + 1) * T * width);
-            K.ropeForward(s, s, rope.cos, rope.sin, T, T, width, H + Hkv, D, pos[i]);
-          }
-        }
+        else K.ropeForward(qkv, qkv, rope.cos, rope.sin, R, T, width, H + Hkv, D, 0, tokenPos);
       }
       // Queries to their own (R, H·D) buffer; new keys/values into the cache rows.
       const kc = this.cache.k[l];
@@ -353,11 +366,7 @@ export class InferenceEngine {
         const blk = this.cache.block(l, rows[0], n);
         K.attentionCached(q, blk.k, blk.v, att, n, T, H, Hkv, D, pos[0], cap, this.scale);
       } else {
-        for (let i = 0; i < n; i++) {
-          const blk = this.cache.block(l, rows[i], 1);
-          const span = [i * T * H * D, (i + 1) * T * H * D] as const;
-          K.attentionCached(q.subarray(...span), blk.k, blk.v, att.subarray(...span), 1, T, H, Hkv, D, pos[i], cap, this.scale);
-        }
+        K.attentionCached(q, kc, vc, att, n, T, H, Hkv, D, rowPos, cap, this.scale, rowIds);
       }
       // x += att·Woᵀ + b (the residual add folded into the matmul).
       L.o.inferInto(K, att, x, R, true);

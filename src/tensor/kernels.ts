@@ -85,12 +85,16 @@ export interface Kernels {
 
   /**
    * Attention of new queries against a KV cache (inference; no backward).
-   * q is (B, Tq, H·D); the queries sit at positions pos0 .. pos0+Tq-1 and query i sees
-   * cache entries 0 .. pos0+i (causal). kCache and vCache are (B, Hkv, capacity, D) and
-   * already hold entries 0 .. pos0+Tq-1. out is (B, Tq, H·D).
+   * q is (B, Tq, H·D); entry b's queries sit at positions p .. p+Tq-1, p = pos0 (a number:
+   * the same for every entry) or pos0[b] (an Int32Array of B positions: a decode batch
+   * whose sequences hold different numbers of tokens), and query i sees cache entries
+   * 0 .. p+i (causal). kCache and vCache are (rows, Hkv, capacity, D) and already hold
+   * entries 0 .. p+Tq-1; entry b reads cache row cacheRows[b] when given (B rows in any
+   * order), else row b (rows = B). out is (B, Tq, H·D). Each entry's result does not
+   * depend on the others, so one batched call equals B single-entry calls bit for bit.
    */
   attentionCached(q: F32, kCache: F32, vCache: F32, out: F32, B: number, Tq: number, H: number, Hkv: number,
-    D: number, pos0: number, capacity: number, scale: number): void;
+    D: number, pos0: number | I32, capacity: number, scale: number, cacheRows?: I32 | null): void;
 
   /**
    * Softmax cross-entropy on rows of logits, fused with its gradient.

@@ -6,7 +6,7 @@
  *   qkv   (B, T, (H + 2·Hkv)·D): row (b, t) holds [q heads | k heads | v heads], each head D wide.
  *   out   (B, T, H·D)
  *   lse   (B, H, T): log Σ_j exp(s_tj) for the score row of query t.
- *   cache (B, Hkv, capacity, D) for the cached (inference) variant.
+ *   cache (rows, Hkv, capacity, D) for the cached (inference) variant.
  * Grouped-query attention: query head h reads kv head floor(h / (H / Hkv)).
  * Scores s_tj = scale · q_t · k_j for j ≤ t (causal); out_t = Σ_j softmax(s_t)_j · v_j.
  * Packed rows: with segStart (B·T), query t of row b sees only keys segStart[b·T + t] .. t,
@@ -140,24 +140,47 @@ export function attentionBackward(qkv: FloatArray, out: FloatArray, dout: FloatA
 }
 
 /**
- * Attention of Tq new queries (B, Tq, H·D) at positions pos0.. against a KV cache
- * (B, Hkv, capacity, D) that already holds entries 0..pos0+Tq-1; query i sees entries
- * 0..pos0+i. Overwrites out (B, Tq, H·D).
+ * Throws unless `a` (when given) has exactly B entries, each in [lo, hi]; `why` says what
+ * the bound is.
+ */
+function checkEntries(op: string, name: string, a: I32 | null | undefined, B: number, lo: number, hi: number,
+  why: string): void {
+  if (a === null || a === undefined) return;
+  if (a.length !== B) throw new RangeError(`${op}: ${name} has ${a.length} entries, needs B = ${B}`);
+  for (let b = 0; b < B; b++) {
+    if (!(a[b] >= lo && a[b] <= hi)) throw new RangeError(`${op}: ${name}[${b}] = ${a[b]} must be in [${lo}, ${hi}] (${why})`);
+  }
+}
+
+/**
+ * Attention of Tq new queries (B, Tq, H·D) against a KV cache (rows, Hkv, capacity, D).
+ * Entry b's queries sit at positions p.. with p = pos0 (a number) or pos0[b] (B positions);
+ * the cache already holds entries 0..p+Tq-1 and query i sees entries 0..p+i. Entry b reads
+ * cache row cacheRows[b] when given, else row b. Overwrites out (B, Tq, H·D).
  */
 export function attentionCached(q: FloatArray, kCache: FloatArray, vCache: FloatArray, out: FloatArray, B: number,
-  Tq: number, H: number, Hkv: number, D: number, pos0: number, capacity: number, scale: number): void {
-  checkHeads('attentionCached', H, Hkv, D);
-  if (pos0 < 0 || pos0 + Tq > capacity) {
-    throw new RangeError(`attentionCached: pos0 + Tq (${pos0 + Tq}) exceeds capacity (${capacity})`);
+  Tq: number, H: number, Hkv: number, D: number, pos0: number | I32, capacity: number, scale: number,
+  cacheRows: I32 | null = null): void {
+  const op = 'attentionCached';
+  checkHeads(op, H, Hkv, D);
+  if (typeof pos0 === 'number') {
+    if (pos0 < 0 || pos0 + Tq > capacity) throw new RangeError(`${op}: pos0 + Tq (${pos0 + Tq}) exceeds capacity (${capacity})`);
+  } else {
+    checkEntries(op, 'pos0', pos0, B, 0, capacity - Tq, `pos0[b] + Tq must not exceed the cache capacity ${capacity}`);
   }
+  const rowSize = Hkv * capacity * D;
+  const held = cacheRows === null ? B : Math.floor(Math.min(kCache.length, vCache.length) / rowSize);
+  checkEntries(op, 'cacheRows', cacheRows, B, 0, held - 1, `rows held by kCache and vCache: ${held}`);
   const group = H / Hkv;
   for (let b = 0; b < B; b++) {
+    const p = typeof pos0 === 'number' ? pos0 : pos0[b];
+    const row = cacheRows === null ? b : cacheRows[b];
     for (let h = 0; h < H; h++) {
-      const base = (b * Hkv + Math.floor(h / group)) * capacity * D;
+      const base = (row * Hkv + Math.floor(h / group)) * capacity * D;
       const entry = (j: number) => base + j * D;
       for (let i = 0; i < Tq; i++) {
         const off = (b * Tq + i) * H * D + h * D;
-        attendOne(q, off, kCache, entry, vCache, entry, 0, pos0 + i + 1, D, scale, out, off);
+        attendOne(q, off, kCache, entry, vCache, entry, 0, p + i + 1, D, scale, out, off);
       }
     }
   }
