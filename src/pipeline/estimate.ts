@@ -39,6 +39,13 @@ function inline(config: unknown, ...path: string[]): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/** Prompts the prefs stage will judge: --per-task N of each of the embedded set's 31 families, capped by maxPrompts. */
+function prefsPrompts(c: PipelineConfig): number {
+  const o = c.prefs;
+  const perTask = o?.perTask !== undefined ? o.perTask * 31 : Infinity;
+  return Math.min(o?.maxPrompts ?? (perTask === Infinity ? 1000 : Infinity), perTask);
+}
+
 export function estimateSeconds(stage: StageName, c: PipelineConfig): number {
   switch (stage) {
     case 'tokenizer':
@@ -62,16 +69,16 @@ export function estimateSeconds(stage: StageName, c: PipelineConfig): number {
     case 'prefs': {
       const o = c.prefs;
       if (o === undefined) return 0;
-      return ((o.maxPrompts ?? 1000) * o.samples * (o.maxTokens ?? 64)) / RATE.decodeTokensPerS;
+      return (prefsPrompts(c) * o.samples * (o.maxTokens ?? 64)) / RATE.decodeTokensPerS;
     }
     case 'dpo': {
-      const pairs = (c.prefs?.maxPrompts ?? 1000) * 0.6;
+      const pairs = prefsPrompts(c) * 0.6;
       const passes = c.dpo?.maxSteps !== undefined ? (c.dpo.maxSteps * (c.dpo.batch ?? 16)) / 2 / pairs : (c.dpo?.epochs ?? 1);
       // Chosen and rejected, about 96 tokens each; a reference pass, then forward and backward.
       return (pairs * 2 * 96 * (1 + 3 * passes)) / RATE.trainTokensPerS;
     }
     case 'reward': {
-      const pairs = (c.prefs?.maxPrompts ?? 1000) * 0.6;
+      const pairs = prefsPrompts(c) * 0.6;
       const passes = c.reward?.maxSteps !== undefined ? (c.reward.maxSteps * (c.reward.batch ?? 16)) / 2 / pairs : (c.reward?.epochs ?? 1);
       return (pairs * 2 * 96 * 3 * passes) / RATE.trainTokensPerS;
     }
