@@ -11,7 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readChatExamples, type ChatExample } from '../src/data/chat-jsonl.js';
-import { CHAT_TASKS, REFUSAL, isRefusal } from '../src/data/chat-tasks.js';
+import { CHAT_TASKS, REFUSAL } from '../src/data/chat-tasks.js';
+import { isRefusal } from '../src/eval/score.js';
 // @ts-expect-error: plain JavaScript modules of the builder script
 import { PHRASINGS, SMALL_TALK, poolsOf } from '../scripts/chat-data/phrasings.mjs';
 // @ts-expect-error: plain JavaScript modules of the builder script

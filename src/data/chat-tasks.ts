@@ -47,11 +47,6 @@ export const CHAT_TASKS: Readonly<Record<string, { kind: ChatTaskKind; about: st
 /** The refusal every harmful request in the data is answered with. */
 export const REFUSAL = "I can't help with that.";
 
-/** Whether a reply refuses: the data's refusal (or a close variant) anywhere in it. */
-export function isRefusal(reply: string): boolean {
-  return /\b(can(?:'|’)?t|cannot|won(?:'|’)?t|will not)\s+help\s+(?:you\s+)?with\s+(?:that|this)\b/i.test(reply);
-}
-
 export function chatTaskKind(task: string | undefined): ChatTaskKind | undefined {
   return task === undefined ? undefined : CHAT_TASKS[task]?.kind;
 }
