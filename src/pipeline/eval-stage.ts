@@ -10,7 +10,7 @@ import { evalBase, evalChat, splitExample, type BaseEvalReport, type ChatEvalRep
 import { loadRewardModel, scoreReplies } from '../align/index.js';
 import { loadForGeneration } from '../infer/index.js';
 import { defaultHeldout } from '../cli/eval.js';
-import { applyThreads } from '../cli/options.js';
+import { applyThreads } from '../tensor/registry.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig, StageName } from './config.js';

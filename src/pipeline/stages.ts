@@ -15,7 +15,7 @@ import { dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, readSavedSftConf
 import { configFromOptions } from '../cli/train.js';
 import { sftConfigFromOptions } from '../cli/sft.js';
 import { commonFlags, configFromFlags } from '../cli/pref-train.js';
-import { applyThreads } from '../cli/options.js';
+import { applyThreads } from '../tensor/registry.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { runEval } from './eval-stage.js';
