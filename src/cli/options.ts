@@ -1,5 +1,4 @@
 /** Option parsers shared by every command: each error names the flag and the bad value. */
-import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 
 /** Every command's --threads; it lives with the thread setting (src/tensor) because the pipeline's stages apply it too. */
@@ -29,22 +28,4 @@ export function numberArg(min = -Infinity, max = Infinity): (value: string) => n
     if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}, got ${n}`);
     return n;
   };
-}
-
-/** A `--config FILE`: a JSON object, or one error naming the flag, the file and what is wrong. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
 }
