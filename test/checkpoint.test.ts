@@ -132,7 +132,7 @@ describe('strict loading by parameter name', () => {
 
 describe('module layering', () => {
   // Stages (and the pipeline that strings them) meet only through each other's index.ts / types.ts;
-  // what several share lives below them (src/model, src/nn, src/tensor, src/util).
+  // what several share lives below them (src/model, src/nn, src/tensor, src/util). The CLI sits on top.
   const stages = ['tokenizer', 'data', 'train', 'infer', 'align', 'eval', 'finetune', 'serve', 'export', 'pipeline'];
   const sources = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
@@ -148,6 +148,20 @@ describe('module layering', () => {
           const entry = rest.join('/');
           if (stages.includes(other) && other !== stage && entry !== 'index' && entry !== 'types') bad.push(`${relative(src, file)} imports ${target.join('/')}`);
         }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('nothing outside src/cli imports the CLI (the top layer: commander parsing and printing)', () => {
+    const src = join(__dirname, '..', 'src');
+    const cli = join(src, 'cli');
+    const bad: string[] = [];
+    for (const file of sources(src).filter((f) => !f.startsWith(cli + sep))) {
+      // Static imports, re-exports and dynamic import('…') alike.
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'((?:\.\.?\/)+[\w./-]+)'/g)) {
+        const target = resolve(dirname(file), m[1]);
+        if (target === cli || target.startsWith(cli + sep)) bad.push(`${relative(src, file)} imports ${relative(src, target)}`);
       }
     }
     expect(bad).toEqual([]);

@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { applyThreads } from '../src/cli/options.js';
-import { getThreads, nativeKernelNames, setThreads } from '../src/tensor/registry.js';
+import { applyThreads, getThreads, nativeKernelNames, setThreads } from '../src/tensor/registry.js';
 import { setBatchThreads, batchThreadCount } from '../src/tokenizer/batch.js';
 
 const CLI = join(__dirname, '..', 'bin', 'llmforge.js');

@@ -3,6 +3,7 @@ export {
   sft, parseSftConfig, readSavedSftConfig, SftConfigSchema, SFT_DEFAULTS,
   type SftConfig, type SftOptions, type SftSummary,
 } from './sft.js';
+export { sftConfigFromOptions, commonFlags, configFromFlags, type SftFlags, type PrefTrainOpts } from './flags.js';
 export { SftBatchSource, epochPlan, type SftPosition } from './sft-data.js';
 export {
   dpo, parseDpoConfig, dpoObjective, sequenceLogProbs, rewardStats, DpoConfigSchema, DPO_DEFAULTS, REFERENCE_FILE,

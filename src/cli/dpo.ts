@@ -1,8 +1,8 @@
 /** `llmforge dpo`: direct preference optimization of an SFT model on preference pairs. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { dpo, DPO_DEFAULTS, parseDpoConfig } from '../align/index.js';
+import { commonFlags, configFromFlags, dpo, DPO_DEFAULTS, parseDpoConfig, type PrefTrainOpts } from '../align/index.js';
 import { applyThreads, numberArg } from './options.js';
-import { addPrefTrainOptions, commonFlags, configFromFlags, type PrefTrainOpts } from './pref-train.js';
+import { addPrefTrainOptions } from './pref-train.js';
 
 interface Opts extends PrefTrainOpts {
   beta?: number;

@@ -1,9 +1,7 @@
 /** `llmforge eval`: the chat suite (format, accuracy, refusals, val loss) or the base suite (val loss, bits per byte). */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
 import { readChatExamples } from '../data/chat-jsonl.js';
+import { defaultHeldout } from '../eval/index.js';
 import { evalBase } from '../eval/base.js';
 import { evalChat, type ChatEvalOptions, type ChatEvalReport } from '../eval/chat.js';
 import { bestOfReplies, loadRewardModel } from '../align/index.js';
@@ -12,13 +10,6 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { applyConfigFile } from './data.js';
 import { applyThreads, intArg, numberArg } from './options.js';
-
-/** The embedded held-out chat set (examples/chat/), .gz or plain. */
-export function defaultHeldout(): string {
-  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'chat');
-  for (const f of ['heldout.jsonl.gz', 'heldout.jsonl']) if (existsSync(join(dir, f))) return join(dir, f);
-  throw new Error(`no default held-out chat set in ${dir} (pass --data FILE)`);
-}
 
 interface EvalCliOptions {
   model?: string;

@@ -1,8 +1,8 @@
 /** Option parsers shared by every command: each error names the flag and the bad value. */
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import { setThreads } from '../tensor/registry.js';
+
+/** Every command's --threads; it lives with the thread setting (src/tensor) because the pipeline's stages apply it too. */
+export { applyThreads } from '../tensor/registry.js';
 
 /** Parser for an integer flag with a lower bound (and optional upper bound). */
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -28,37 +28,4 @@ export function numberArg(min = -Infinity, max = Infinity): (value: string) => n
     if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}, got ${n}`);
     return n;
   };
-}
-
-/** Applies --threads (or LLMFORGE_THREADS, read by the addon itself) and returns the count in use. */
-export function applyThreads(threads: number | undefined): number {
-  // Named by their source, user settings are capped at the core count (with one warning).
-  if (threads !== undefined) return setThreads(threads, `--threads ${threads}`);
-  const env = process.env.LLMFORGE_THREADS;
-  if (env !== undefined && !/^[1-9]\d*$/.test(env)) {
-    throw new Error(`LLMFORGE_THREADS must be a positive integer, got '${env}'`);
-  }
-  return env ? setThreads(Number(env), `LLMFORGE_THREADS=${env}`) : setThreads(defaultThreads());
-}
-
-function defaultThreads(): number {
-  return Math.max(1, availableParallelism());
-}
-
-/** A `--config FILE`: a JSON object, or one error naming the flag, the file and what is wrong. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
 }

@@ -1,33 +1,11 @@
 /**
  * Flags shared by the commands that train on preference pairs (`dpo`, `reward train`): the
  * shared training flags, a config file, and resume (the run's saved config, where a flag
- * that would change the run is refused — src/train/resume.ts).
+ * that would change the run is refused — src/train/resume.ts). The config they make is built by
+ * commonFlags / configFromFlags in src/align/flags.ts, which the pipeline's stages call too.
  */
 import type { Command } from 'commander';
-import { applyResumeFlags, readSavedConfig, type ResumeFlag } from '../train/index.js';
-import { intArg, numberArg, readConfigFile } from './options.js';
-
-export interface PrefTrainOpts {
-  initFrom?: string;
-  data?: string[];
-  valData?: string[];
-  out: string;
-  epochs?: number;
-  maxSteps?: number;
-  maxMinutes?: number;
-  lr?: number;
-  warmupSteps?: number;
-  batch?: number;
-  gradAccum?: number;
-  config?: string;
-  resume?: boolean;
-  seed?: number;
-  threads?: number;
-  saveEvery?: number;
-  evalEvery?: number;
-  skipBadLines?: boolean;
-  json?: boolean;
-}
+import { intArg, numberArg } from './options.js';
 
 export function addPrefTrainOptions(cmd: Command, defaults: { lr: number; batch: number; epochs: number }): Command {
   return cmd
@@ -50,51 +28,4 @@ export function addPrefTrainOptions(cmd: Command, defaults: { lr: number; batch:
     .option('--eval-every <n>', 'held-out eval every n steps (0: only at the end)', intArg(0))
     .option('--skip-bad-lines', 'count and skip malformed JSONL lines instead of stopping')
     .option('--json', 'print a JSON summary on stdout at the end');
-}
-
-
-/** The flags common to both commands, as config paths. `extra` adds the command's own. */
-export function commonFlags(o: PrefTrainOpts, section: string, extra: ResumeFlag[] = []): ResumeFlag[] {
-  const f: ResumeFlag[] = [];
-  const add = (flag: string, path: string, value: unknown): void => {
-    if (value !== undefined) f.push({ flag, path, value });
-  };
-  add('--epochs', `${section}.epochs`, o.epochs);
-  add('--max-steps', 'limits.maxSteps', o.maxSteps);
-  add('--max-minutes', 'limits.maxMinutes', o.maxMinutes);
-  add('--lr', 'optimizer.lr', o.lr);
-  add('--warmup-steps', 'schedule.warmupSteps', o.warmupSteps);
-  add('--batch', 'batch.microBatch', o.batch);
-  add('--grad-accum', 'batch.gradAccum', o.gradAccum);
-  add('--seed', 'seed', o.seed);
-  add('--threads', 'threads', o.threads);
-  add('--save-every', 'checkpoint.every', o.saveEvery);
-  add('--eval-every', 'eval.every', o.evalEvery);
-  return [...f, ...extra];
-}
-
-/**
- * Defaults, then --config FILE, then flags; with --resume the saved config, where only raising
- * --max-steps and --max-minutes are accepted.
- */
-export function configFromFlags<C>(o: PrefTrainOpts, stage: string, parse: (v: unknown, source: string) => C, flags: ResumeFlag[]): { config: C; notes: string[] } {
-  if (o.epochs !== undefined && o.maxSteps !== undefined) throw new Error('--epochs and --max-steps cannot be combined: choose one');
-  if (o.resume) {
-    if (o.config !== undefined) throw new Error('--config cannot be combined with --resume: the run continues with its saved config');
-    const source = `${o.out} (saved config)`;
-    const saved = parse(readSavedConfig(o.out, stage), source);
-    const r = applyResumeFlags(saved as C & object, flags, source);
-    return { config: parse(r.config, `${source} with flags`), notes: r.notes };
-  }
-  const base = o.config !== undefined ? readConfigFile(o.config) : {};
-  const c = structuredClone(parse(base, o.config ?? 'defaults')) as Record<string, unknown>;
-  for (const { path, value } of flags) {
-    const keys = path.split('.');
-    let obj = c;
-    for (const k of keys.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
-    obj[keys[keys.length - 1]] = value;
-  }
-  const limits = c.limits as Record<string, unknown>;
-  if (o.epochs !== undefined && o.maxSteps === undefined) delete limits.maxSteps;
-  return { config: parse(c, `${o.config ?? 'defaults'} with flags`), notes: [] };
 }

@@ -1,8 +1,8 @@
 /** `llmforge reward train`: a reward model (the SFT model plus a scalar head) on preference pairs. */
 import type { Command } from 'commander';
-import { parseRewardConfig, REWARD_DEFAULTS, rewardTrain } from '../align/index.js';
+import { commonFlags, configFromFlags, parseRewardConfig, REWARD_DEFAULTS, rewardTrain, type PrefTrainOpts } from '../align/index.js';
 import { applyThreads } from './options.js';
-import { addPrefTrainOptions, commonFlags, configFromFlags, type PrefTrainOpts } from './pref-train.js';
+import { addPrefTrainOptions } from './pref-train.js';
 
 export function registerReward(program: Command): void {
   const reward = program.command('reward').description('reward models: a scalar score of a reply, learnt from preference pairs');

@@ -1,61 +1,11 @@
 /** `llmforge sft`: supervised fine-tuning of a pretrained checkpoint on chat conversations. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { parseSftConfig, readSavedSftConfig, sft, SFT_DEFAULTS, type SftConfig } from '../align/index.js';
-import { applyThreads, intArg, numberArg, readConfigFile } from './options.js';
-
-export interface SftFlags {
-  initFrom?: string;
-  data?: string[];
-  valData?: string[];
-  out: string;
-  epochs?: number;
-  maxSteps?: number;
-  maxMinutes?: number;
-  lr?: number;
-  warmupSteps?: number;
-  batch?: number;
-  layout?: 'packed' | 'padded';
-  config?: string;
-  resume?: boolean;
-  seed?: number;
-  threads?: number;
-  saveEvery?: number;
-  evalEvery?: number;
-  skipBadLines?: boolean;
-  json?: boolean;
-}
+import { sft, sftConfigFromOptions, SFT_DEFAULTS, type SftFlags } from '../align/index.js';
+import { applyThreads, intArg, numberArg } from './options.js';
 
 function layoutArg(v: string): 'packed' | 'padded' {
   if (v !== 'packed' && v !== 'padded') throw new InvalidArgumentError(`expected packed or padded, got '${v}'`);
   return v;
-}
-
-/** Defaults, then the run's saved config (--resume) or --config FILE, then flags; validated as a whole. */
-export function sftConfigFromOptions(o: SftFlags, stage = 'sft'): SftConfig {
-  let base: Record<string, unknown> = {};
-  let source = 'defaults';
-  if (o.config !== undefined) {
-    base = readConfigFile(o.config);
-    source = o.config;
-  } else if (o.resume) {
-    base = readSavedSftConfig(o.out, stage) as unknown as Record<string, unknown>;
-    source = `${o.out} (saved config)`;
-  }
-  const c = structuredClone(parseSftConfig(base, source));
-  if (o.epochs !== undefined) c.sft.epochs = o.epochs;
-  if (o.maxSteps !== undefined) c.limits.maxSteps = o.maxSteps;
-  if (o.maxMinutes !== undefined) c.limits.maxMinutes = o.maxMinutes;
-  if (o.lr !== undefined) c.optimizer.lr = o.lr;
-  if (o.warmupSteps !== undefined) c.schedule.warmupSteps = o.warmupSteps;
-  if (o.batch !== undefined) c.batch.microBatch = o.batch;
-  if (o.layout !== undefined) c.sft.layout = o.layout;
-  if (o.seed !== undefined) c.seed = o.seed;
-  if (o.threads !== undefined) c.threads = o.threads;
-  if (o.saveEvery !== undefined) c.checkpoint.every = o.saveEvery;
-  if (o.evalEvery !== undefined) c.eval.every = o.evalEvery;
-  // A step limit wins over epochs; --epochs on its own clears a step limit from the file or the saved run.
-  if (o.epochs !== undefined && o.maxSteps === undefined) delete c.limits.maxSteps;
-  return parseSftConfig(c, `${source} with flags`);
 }
 
 export function registerSft(program: Command): void {

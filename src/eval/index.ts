@@ -6,3 +6,4 @@ export {
 export { evalBase, type BaseEvalReport } from './base.js';
 export { greedyReplies, type GreedyReply, type GreedyOptions, type ReplyEnd } from './decode.js';
 export { normalise, isCorrect, isRefusal, ANSWER_SLACK_WORDS } from './score.js';
+export { defaultHeldout } from './heldout.js';

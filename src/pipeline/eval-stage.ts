@@ -6,11 +6,10 @@
  */
 import { join } from 'node:path';
 import { readChatExamples } from '../data/index.js';
-import { evalBase, evalChat, splitExample, type BaseEvalReport, type ChatEvalReport } from '../eval/index.js';
+import { defaultHeldout, evalBase, evalChat, splitExample, type BaseEvalReport, type ChatEvalReport } from '../eval/index.js';
 import { loadRewardModel, scoreReplies } from '../align/index.js';
 import { loadForGeneration } from '../infer/index.js';
-import { defaultHeldout } from '../cli/eval.js';
-import { applyThreads } from '../cli/options.js';
+import { applyThreads } from '../tensor/registry.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig, StageName } from './config.js';

@@ -7,15 +7,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer, trainTokenizerDetailed } from '../tokenizer/index.js';
 import { prepare, readChatExamples } from '../data/index.js';
-import { readSavedConfig, train } from '../train/index.js';
+import { configFromOptions, readSavedConfig, train } from '../train/index.js';
 import { exportGguf, exportHf, chatTemplateFor } from '../export/index.js';
 import { loadModel } from '../model/index.js';
-import { finetuneWithFlags, mergeLora } from '../cli/finetune.js';
-import { dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, readSavedSftConfig, rewardTrain, sft } from '../align/index.js';
-import { configFromOptions } from '../cli/train.js';
-import { sftConfigFromOptions } from '../cli/sft.js';
-import { commonFlags, configFromFlags } from '../cli/pref-train.js';
-import { applyThreads } from '../cli/options.js';
+import { finetuneWithFlags, mergeLora } from '../finetune/index.js';
+import {
+  commonFlags, configFromFlags, dpo, parseDpoConfig, parseRewardConfig, prefsGenerate, readSavedSftConfig, rewardTrain, sft, sftConfigFromOptions,
+} from '../align/index.js';
+import { applyThreads } from '../tensor/registry.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { runEval } from './eval-stage.js';

@@ -5,6 +5,7 @@
  */
 import type { Kernels, KernelName } from './kernels.js';
 import { refKernels } from './ref/index.js';
+import { availableParallelism } from 'node:os';
 import { capThreads, nativeAddon } from './native.js';
 
 export type Backend = 'native' | 'js';
@@ -69,6 +70,20 @@ export function setThreads(n: number, source?: string): number {
   const addon = nativeAddon();
   const count = source === undefined ? n : capThreads(n, source);
   return addon ? addon.setThreads(count) : 1;
+}
+
+/**
+ * Applies a --threads setting (or LLMFORGE_THREADS, read by the addon itself; else every core) and
+ * returns the count in use. The CLI and the pipeline's stages both call it, so errors name the flag.
+ */
+export function applyThreads(threads: number | undefined): number {
+  // Named by their source, user settings are capped at the core count (with one warning).
+  if (threads !== undefined) return setThreads(threads, `--threads ${threads}`);
+  const env = process.env.LLMFORGE_THREADS;
+  if (env !== undefined && !/^[1-9]\d*$/.test(env)) {
+    throw new Error(`LLMFORGE_THREADS must be a positive integer, got '${env}'`);
+  }
+  return env ? setThreads(Number(env), `LLMFORGE_THREADS=${env}`) : setThreads(Math.max(1, availableParallelism()));
 }
 
 export function getThreads(): number {

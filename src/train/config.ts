@@ -105,6 +105,24 @@ export function readTrainConfig(path: string): TrainConfig {
   return parseTrainConfig(value, path);
 }
 
+/** A `--config FILE`: a JSON object, or one error naming the flag, the file and what is wrong. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--config ${path}: invalid JSON (${(err as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

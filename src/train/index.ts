@@ -1,6 +1,7 @@
 /** Stage three of the flow, and the trainer every later training stage shares: one loop, many objectives. */
 export { train, resolveModelConfig, resumedConfig, stepPlan, type TrainOptions, type TrainSummary } from './trainer.js';
-export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, mergeConfig, parseStageConfig, type TrainConfig } from './config.js';
+export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, mergeConfig, parseStageConfig, readConfigFile, type TrainConfig } from './config.js';
+export { configFromOptions, resumeConfigFromOptions, type TrainFlags } from './flags.js';
 export { runLoop, checkpointName, type LoopOptions, type LoopSummary, type CheckpointSpec, type TrainerState } from './loop.js';
 export {
   nextTokenObjective, epochPosition, type Objective, type ObjectiveResult, type BatchSource, type Evaluator, type EvalResult, type MicroBatch,
