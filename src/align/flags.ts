@@ -6,7 +6,8 @@
 import { applyResumeFlags, readConfigFile, readSavedConfig, type ResumeFlag } from '../train/index.js';
 import { parseSftConfig, readSavedSftConfig, type SftConfig } from './sft.js';
 
-export interface SftFlags {
+/** The flags every alignment trainer (`sft`, `dpo`, `reward train`) takes. */
+interface AlignRunFlags {
   initFrom?: string;
   data?: string[];
   valData?: string[];
@@ -17,7 +18,6 @@ export interface SftFlags {
   lr?: number;
   warmupSteps?: number;
   batch?: number;
-  layout?: 'packed' | 'padded';
   config?: string;
   resume?: boolean;
   seed?: number;
@@ -26,6 +26,14 @@ export interface SftFlags {
   evalEvery?: number;
   skipBadLines?: boolean;
   json?: boolean;
+}
+
+export interface SftFlags extends AlignRunFlags {
+  layout?: 'packed' | 'padded';
+}
+
+export interface PrefTrainOpts extends AlignRunFlags {
+  gradAccum?: number;
 }
 
 /** Defaults, then the run's saved config (--resume) or --config FILE, then flags; validated as a whole. */
@@ -39,47 +47,15 @@ export function sftConfigFromOptions(o: SftFlags, stage = 'sft'): SftConfig {
     base = readSavedSftConfig(o.out, stage) as unknown as Record<string, unknown>;
     source = `${o.out} (saved config)`;
   }
-  const c = structuredClone(parseSftConfig(base, source));
-  if (o.epochs !== undefined) c.sft.epochs = o.epochs;
-  if (o.maxSteps !== undefined) c.limits.maxSteps = o.maxSteps;
-  if (o.maxMinutes !== undefined) c.limits.maxMinutes = o.maxMinutes;
-  if (o.lr !== undefined) c.optimizer.lr = o.lr;
-  if (o.warmupSteps !== undefined) c.schedule.warmupSteps = o.warmupSteps;
-  if (o.batch !== undefined) c.batch.microBatch = o.batch;
-  if (o.layout !== undefined) c.sft.layout = o.layout;
-  if (o.seed !== undefined) c.seed = o.seed;
-  if (o.threads !== undefined) c.threads = o.threads;
-  if (o.saveEvery !== undefined) c.checkpoint.every = o.saveEvery;
-  if (o.evalEvery !== undefined) c.eval.every = o.evalEvery;
+  const c = structuredClone(parseSftConfig(base, source)) as unknown as Record<string, unknown>;
+  setPaths(c, commonFlags(o, 'sft', o.layout !== undefined ? [{ flag: '--layout', path: 'sft.layout', value: o.layout }] : []));
   // A step limit wins over epochs; --epochs on its own clears a step limit from the file or the saved run.
-  if (o.epochs !== undefined && o.maxSteps === undefined) delete c.limits.maxSteps;
+  if (o.epochs !== undefined && o.maxSteps === undefined) delete (c.limits as Record<string, unknown>).maxSteps;
   return parseSftConfig(c, `${source} with flags`);
 }
 
-export interface PrefTrainOpts {
-  initFrom?: string;
-  data?: string[];
-  valData?: string[];
-  out: string;
-  epochs?: number;
-  maxSteps?: number;
-  maxMinutes?: number;
-  lr?: number;
-  warmupSteps?: number;
-  batch?: number;
-  gradAccum?: number;
-  config?: string;
-  resume?: boolean;
-  seed?: number;
-  threads?: number;
-  saveEvery?: number;
-  evalEvery?: number;
-  skipBadLines?: boolean;
-  json?: boolean;
-}
-
-/** The flags `dpo` and `reward train` share, as config paths. `extra` adds the command's own. */
-export function commonFlags(o: PrefTrainOpts, section: string, extra: ResumeFlag[] = []): ResumeFlag[] {
+/** The flags the alignment trainers share, as config paths (`section` holds epochs). `extra` adds the command's own. */
+export function commonFlags(o: AlignRunFlags & { gradAccum?: number }, section: string, extra: ResumeFlag[] = []): ResumeFlag[] {
   const f: ResumeFlag[] = [];
   const add = (flag: string, path: string, value: unknown): void => {
     if (value !== undefined) f.push({ flag, path, value });
@@ -113,13 +89,18 @@ export function configFromFlags<C>(o: PrefTrainOpts, stage: string, parse: (v: u
   }
   const base = o.config !== undefined ? readConfigFile(o.config) : {};
   const c = structuredClone(parse(base, o.config ?? 'defaults')) as Record<string, unknown>;
+  setPaths(c, flags);
+  const limits = c.limits as Record<string, unknown>;
+  if (o.epochs !== undefined && o.maxSteps === undefined) delete limits.maxSteps;
+  return { config: parse(c, `${o.config ?? 'defaults'} with flags`), notes: [] };
+}
+
+/** Sets each flag's value at its dotted config path, creating sections that are missing. */
+function setPaths(c: Record<string, unknown>, flags: readonly ResumeFlag[]): void {
   for (const { path, value } of flags) {
     const keys = path.split('.');
     let obj = c;
     for (const k of keys.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
     obj[keys[keys.length - 1]] = value;
   }
-  const limits = c.limits as Record<string, unknown>;
-  if (o.epochs !== undefined && o.maxSteps === undefined) delete limits.maxSteps;
-  return { config: parse(c, `${o.config ?? 'defaults'} with flags`), notes: [] };
 }
