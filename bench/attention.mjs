@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, hasFlag } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.LLMFORGE_ADDON ?? join(root, 'build', 'Release', 'llmforge_native.node');
@@ -26,14 +27,6 @@ if (!existsSync(addonPath)) {
 }
 const addon = createRequire(import.meta.url)(addonPath);
 
-const args = process.argv.slice(2);
-function flag(name, fallback) {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
 const int = (name, fallback) => {
   const v = Number(flag(name, String(fallback)));
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
@@ -127,7 +120,7 @@ const result = {
   masked_fwd_bwd_cpu_ms: r(tm.cpu), separate_fwd_bwd_cpu_ms: r(ts.cpu),
   decode_cache: cacheLen, decode_ms: r(td.median),
 };
-if (args.includes('--json')) {
+if (hasFlag('--json')) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   process.stdout.write(

@@ -11,25 +11,18 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, hasFlag } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'llmforge.js');
 
-const args = process.argv.slice(2);
-function flag(name, fallback) {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
 const presets = flag('--presets', 'tiny,ref,small').split(',');
 const batches = flag('--batches', '1,8').split(',').map(Number);
 const threads = flag('--threads', undefined);
 const repeats = flag('--repeats', '3');
 const promptTokens = flag('--prompt-tokens', '32');
 const newTokens = flag('--new-tokens', '96');
-const recompute = !args.includes('--no-recompute');
+const recompute = !hasFlag('--no-recompute');
 
 let failed = false;
 for (const preset of presets) {

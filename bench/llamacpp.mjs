@@ -16,16 +16,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNodeLlamaCpp, loadGguf, NODE_LLAMA_CPP_VERSION } from './llamacpp-lib.mjs';
+import { flag } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-function flag(name, fallback) {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
 const presets = flag('--presets', 'ref,small').split(',');
 const threadCounts = flag('--threads', '1,2').split(',').map(Number);
 const promptTokens = Number(flag('--prompt-tokens', '32'));
