@@ -27,10 +27,8 @@ import { configHash, loadModel } from '../model/checkpoint.js';
 import { hfConfig } from '../model/hf-config.js';
 import type { GPT } from '../nn/gpt.js';
 import { Tensor } from '../tensor/tensor.js';
-import { AdamW } from '../optim/adamw.js';
-import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
-import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState, adamwFor, scheduleFor, stepPlan } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { allPairBatches, checkPairsFit, PairBatchSource, type PairRows } from './pair-rows.js';
@@ -236,7 +234,7 @@ export async function dpo(o: DpoOptions): Promise<DpoSummary> {
   const trainRef = Float64Array.from(ref.train);
   const valRef = Float64Array.from(ref.val);
 
-  const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (B * T))) : cfg.batch.gradAccum;
+  const { accum } = stepPlan(cfg, T);
   const source = new PairBatchSource(data.trainSeqs, trainRef, B, T, cfg.seed, pad);
   // Batches per epoch: pairs are packed in data order for the count (shuffling changes it by a few at most).
   let batchesPerEpoch = 0;
@@ -247,13 +245,8 @@ export async function dpo(o: DpoOptions): Promise<DpoSummary> {
     warmup = Math.floor(maxSteps / 5);
     log(`warmup clamped to ${warmup} steps (a fifth of the ${maxSteps}-step run; ${cfg.schedule.warmupSteps} asked)`);
   }
-  const schedule: Schedule = {
-    kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
-    warmupSteps: warmup, totalSteps: maxSteps, decayFraction: cfg.schedule.decayFraction,
-  };
-  const optimizer = new AdamW(model.params, {
-    beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
-  });
+  const schedule = scheduleFor(cfg, warmup, maxSteps);
+  const optimizer = adamwFor(model.params, cfg);
   const evaluators: Array<Evaluator<GPT>> = [];
   if (data.val.length > 0) evaluators.push(heldOutEvaluator(data.valSeqs, valRef, B, pad, d.beta, d.loss));
 

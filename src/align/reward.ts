@@ -23,11 +23,9 @@ import type { GPTConfig } from '../nn/config.js';
 import { GPT } from '../nn/gpt.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initNormal } from '../nn/parameters.js';
-import { AdamW } from '../optim/adamw.js';
-import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState, adamwFor, scheduleFor, stepPlan } from '../train/index.js';
 import { allPairBatches, checkPairsFit, PairBatchSource, type PairRows } from './pair-rows.js';
 import { loadPairData, renderReply } from './pair-setup.js';
 import { DPO_DEFAULTS } from './dpo.js';
@@ -135,20 +133,15 @@ export async function rewardTrain(o: RewardTrainOptions): Promise<RewardSummary>
     if (s.data_hash !== data.hash) throw new Error(`--resume: the training pairs changed since ${resume.dir} was written; start a new run directory`);
   }
   const pad = data.tok.pad ?? 0;
-  const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (B * T))) : cfg.batch.gradAccum;
+  const { accum } = stepPlan(cfg, T);
   // No reference model: the ref scores are zeros, so preferenceLoss is −log σ(r_c − r_r).
   const source = new PairBatchSource(data.trainSeqs, new Float64Array(data.trainSeqs.length), B, T, cfg.seed, pad);
   let batchesPerEpoch = 0;
   for (const _ of allPairBatches(data.trainSeqs, B, T, pad, null)) batchesPerEpoch++;
   const maxSteps = cfg.limits.maxSteps ?? Math.max(1, Math.ceil((r.epochs * batchesPerEpoch) / accum));
   const warmup = Math.min(cfg.schedule.warmupSteps, Math.floor(maxSteps / 5));
-  const schedule: Schedule = {
-    kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
-    warmupSteps: warmup, totalSteps: maxSteps, decayFraction: cfg.schedule.decayFraction,
-  };
-  const optimizer = new AdamW(model.params, {
-    beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
-  });
+  const schedule = scheduleFor(cfg, warmup, maxSteps);
+  const optimizer = adamwFor(model.params, cfg);
   const evaluators: Array<Evaluator<GPT>> = [];
   if (data.val.length > 0) {
     const valSeqs = data.valSeqs;

@@ -19,11 +19,9 @@ import { hfConfig } from '../model/hf-config.js';
 import type { GPT } from '../nn/gpt.js';
 import { setLoraForwards, trainableNote, type LoraConfig } from '../nn/lora.js';
 import { loadBaseForLora, saveAdapter } from '../model/adapter.js';
-import { AdamW } from '../optim/adamw.js';
-import type { Schedule } from '../optim/schedule.js';
 import { loadTokenizer } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { TrainConfigSchema, parseStageConfig, readSavedConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState } from '../train/index.js';
+import { TrainConfigSchema, parseStageConfig, readSavedConfig, openResume, runLoop, type Evaluator, type Objective, type TrainerState, adamwFor, scheduleFor, stepPlan } from '../train/index.js';
 import { fitWarmup } from '../optim/schedule.js';
 import { assistantLoss, greedyReplies, splitExample } from '../eval/index.js';
 import { SftBatchSource } from './sft-data.js';
@@ -175,7 +173,7 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
   }
 
   const B = cfg.batch.microBatch;
-  const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (B * T))) : cfg.batch.gradAccum;
+  const { accum } = stepPlan(cfg, T);
   // Dropout masks continue where the run stopped: one forward per adapter and micro-batch.
   if (o.lora && resume) setLoraForwards(model.adapters, Number(resume.state.step) * accum);
   const batches = new SftBatchSource(convs, B, T, cfg.sft.layout, cfg.seed, tok.pad ?? 0);
@@ -183,13 +181,8 @@ export async function sft(o: SftOptions): Promise<SftSummary> {
   const maxSteps = cfg.limits.maxSteps ?? Math.max(1, Math.ceil((cfg.sft.epochs * rowsPerEpoch) / (B * accum)));
   const warmup = fitWarmup(cfg.schedule.warmupSteps, maxSteps);
   if (warmup !== cfg.schedule.warmupSteps) log(`warmup: ${warmup} steps instead of ${cfg.schedule.warmupSteps}, which would take over half of this ${maxSteps}-step run`);
-  const schedule: Schedule = {
-    kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
-    warmupSteps: warmup, totalSteps: maxSteps, decayFraction: cfg.schedule.decayFraction,
-  };
-  const optimizer = new AdamW(model.params, {
-    beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
-  });
+  const schedule = scheduleFor(cfg, warmup, maxSteps);
+  const optimizer = adamwFor(model.params, cfg);
   const layout = cfg.sft.layout;
   const objective: Objective<GPT, ChatRows> = (m, rows) => ({
     loss: rowsLoss(m, rows, layout), tokens: rows.trained, metrics: { fill: rows.tokens / (rows.B * rows.T) },

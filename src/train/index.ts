@@ -1,5 +1,5 @@
 /** Stage three of the flow, and the trainer every later training stage shares: one loop, many objectives. */
-export { train, resolveModelConfig, resumedConfig, stepPlan, type TrainOptions, type TrainSummary } from './trainer.js';
+export { train, resolveModelConfig, resumedConfig, stepPlan, adamwFor, scheduleFor, type TrainOptions, type TrainSummary } from './trainer.js';
 export { TrainConfigSchema, parseTrainConfig, readTrainConfig, formatZodError, mergeConfig, parseStageConfig, readConfigFile, type TrainConfig } from './config.js';
 export { configFromOptions, resumeConfigFromOptions, type TrainFlags } from './flags.js';
 export { runLoop, checkpointName, type LoopOptions, type LoopSummary, type CheckpointSpec, type TrainerState } from './loop.js';

@@ -9,6 +9,7 @@ import { GPT } from '../nn/gpt.js';
 import { setLoraForwards, trainableNote, type LoraConfig } from '../nn/lora.js';
 import { loadBaseForLora, saveAdapter } from '../model/adapter.js';
 import { parseConfig, preset, type GPTConfig } from '../nn/config.js';
+import type { ParameterStore } from '../nn/parameters.js';
 import { AdamW } from '../optim/adamw.js';
 import { fitWarmup, type Schedule } from '../optim/schedule.js';
 import { readManifest, TokenLoader } from '../data/index.js';
@@ -67,8 +68,20 @@ export function resolveModelConfig(config: TrainConfig, tokenizer: Tokenizer, so
   return parseConfig({ ...preset(config.model.preset), ...overrides, vocabSize: tokenizer.vocabSize }, source);
 }
 
+/** AdamW with a config's optimizer settings. */
+export function adamwFor(store: ParameterStore, cfg: Pick<TrainConfig, 'optimizer'>): AdamW {
+  const o = cfg.optimizer;
+  return new AdamW(store, { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+}
+
+/** A config's learning-rate schedule over a run of totalSteps (the warmup already fitted to it); minLr defaults to lr / 10. */
+export function scheduleFor(cfg: Pick<TrainConfig, 'optimizer' | 'schedule'>, warmupSteps: number, totalSteps: number): Schedule {
+  const s = cfg.schedule;
+  return { kind: s.kind, lr: cfg.optimizer.lr, minLr: s.minLr ?? cfg.optimizer.lr / 10, warmupSteps, totalSteps, decayFraction: s.decayFraction };
+}
+
 /** Micro-batches per step and the step horizon a config asks for. */
-export function stepPlan(cfg: TrainConfig, contextLength: number): { accum: number; tokensPerStep: number; maxSteps: number | undefined } {
+export function stepPlan(cfg: Pick<TrainConfig, 'batch' | 'limits'>, contextLength: number): { accum: number; tokensPerStep: number; maxSteps: number | undefined } {
   const micro = cfg.batch.microBatch;
   const accum = cfg.batch.totalTokens !== undefined ? Math.max(1, Math.round(cfg.batch.totalTokens / (micro * contextLength))) : cfg.batch.gradAccum;
   const tokensPerStep = micro * contextLength * accum;
@@ -142,9 +155,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     loadCheckpointWeights(dir, model.params);
     log(`initialized weights from ${o.initFrom}`);
   }
-  const optimizer = new AdamW(model.params, {
-    beta1: cfg.optimizer.beta1, beta2: cfg.optimizer.beta2, eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
-  });
+  const optimizer = adamwFor(model.params, cfg);
 
   const trainLoader = await TokenLoader.open(o.dataDir, 'train', { context: T, batchSize: micro, seed: cfg.seed, mode: 'random' });
   const evaluators: Array<Evaluator<GPT>> = [];
@@ -153,10 +164,7 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
     evaluators.push(valLossEvaluator(valLoader, tokenizer, cfg.eval.batches, micro, T));
   }
   evaluators.push(sampleEvaluator(tokenizer, cfg.eval.samplePrompts, cfg.eval.sampleTokens, cfg.seed));
-  const schedule: Schedule = {
-    kind: cfg.schedule.kind, lr: cfg.optimizer.lr, minLr: cfg.schedule.minLr ?? cfg.optimizer.lr / 10,
-    warmupSteps: cfg.schedule.warmupSteps, totalSteps: maxSteps ?? Number.MAX_SAFE_INTEGER, decayFraction: cfg.schedule.decayFraction,
-  };
+  const schedule = scheduleFor(cfg, cfg.schedule.warmupSteps, maxSteps ?? Number.MAX_SAFE_INTEGER);
   const r = runLoop({
     outDir: o.outDir, model, optimizer, objective: nextTokenObjective(micro, T), source: new TokenBatchSource(trainLoader, micro, T), evaluators,
     microBatches: accum, schedule, gradClip: cfg.optimizer.gradClip, maxSteps, maxMinutes: cfg.limits.maxMinutes,
