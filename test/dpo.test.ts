@@ -3,24 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-in-process.js';
+import { tinyBase } from './align-helpers.js';
 import { dpoObjective, sequenceLogProbs } from '../src/align/dpo.js';
 import { emptyPairRows, fillPairRows, PairBatchSource } from '../src/align/pair-rows.js';
 import { renderReply } from '../src/align/pair-setup.js';
 import { readPreferencePairs, readPrompts } from '../src/align/prefs-data.js';
-import { loadModel, resolveCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
+import { loadModel, resolveCheckpoint } from '../src/model/checkpoint.js';
 import { readSafetensors } from '../src/tensor/safetensors.js';
 import type { ChatMessage } from '../src/model/chat.js';
-import { GPT } from '../src/nn/gpt.js';
 import { Graph, withGraph } from '../src/autograd/graph.js';
-import { preset } from '../src/nn/config.js';
-import { trainTokenizer, type Tokenizer } from '../src/tokenizer/index.js';
+import type { Tokenizer } from '../src/tokenizer/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-dpo-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let tok: Tokenizer;
 let base = '';
 let prefs = '';
-const bible = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
 
 const QA: Array<[string, string, string]> = [
   ['Who made the light?', 'God made the light.', 'I cannot help with that.'], ['What was on the face of the deep?', 'darkness', 'water and fish and more'],
@@ -31,10 +29,7 @@ const QA: Array<[string, string, string]> = [
 const user = (q: string): ChatMessage[] => [{ role: 'user', content: q }];
 
 beforeAll(async () => {
-  tok = await trainTokenizer({ texts: [bible], vocabSize: 320, progress: false });
-  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength: 64, nEmbd: 48, nHead: 2, nKvHead: 2 }).init(5);
-  base = join(root, 'base');
-  saveCheckpoint(base, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
+  ({ tok, base } = await tinyBase(root));
   prefs = join(root, 'prefs.jsonl');
   const lines = [];
   for (let rep = 0; rep < 4; rep++) {

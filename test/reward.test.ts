@@ -3,22 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-in-process.js';
+import { tinyBase } from './align-helpers.js';
 import { judgeReply, subsetPrompts } from '../src/align/prefs-generate.js';
 import { readPreferencePairs } from '../src/align/prefs-data.js';
 import { renderReply } from '../src/align/pair-setup.js';
 import { HEAD, loadRewardModel, scoreReplies, sequenceScores } from '../src/align/reward.js';
-import { resolveCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
+import { resolveCheckpoint } from '../src/model/checkpoint.js';
 import { readSafetensors } from '../src/tensor/safetensors.js';
-import { GPT } from '../src/nn/gpt.js';
-import { preset } from '../src/nn/config.js';
-import { trainTokenizer, type Tokenizer } from '../src/tokenizer/index.js';
+import type { Tokenizer } from '../src/tokenizer/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-reward-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let tok: Tokenizer;
 let base = '';
 let prefs = '';
-const bible = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
 const QA: Array<[string, string, string]> = [
   ['Who made the light?', 'God made the light.', 'I cannot help with that.'], ['What was on the face of the deep?', 'darkness', 'water and fish and more'],
   ['Name the first day.', 'Day', 'Night'], ['What divided the waters?', 'the firmament', 'nothing at all, sorry'],
@@ -26,10 +24,7 @@ const QA: Array<[string, string, string]> = [
 ];
 
 beforeAll(async () => {
-  tok = await trainTokenizer({ texts: [bible], vocabSize: 320, progress: false });
-  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength: 64, nEmbd: 48, nHead: 2, nKvHead: 2 }).init(5);
-  base = join(root, 'base');
-  saveCheckpoint(base, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
+  ({ tok, base } = await tinyBase(root));
   prefs = join(root, 'prefs.jsonl');
   const lines = [];
   for (let rep = 0; rep < 5; rep++) for (const [q, c, r] of QA) lines.push(JSON.stringify({ prompt: q + ' '.repeat(rep), chosen: c, rejected: r, source: 'human', annotator: 'a' }));

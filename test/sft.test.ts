@@ -3,22 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-in-process.js';
+import { tinyBase } from './align-helpers.js';
 import { epochPlan, SftBatchSource } from '../src/align/sft-data.js';
 import { parseSftConfig } from '../src/align/sft.js';
 import { assistantLoss } from '../src/eval/chat.js';
 import { renderChat, type ChatMessage, type RenderedChat } from '../src/model/chat.js';
 import { emptyRows, layRow, rowsLoss } from '../src/model/chat-rows.js';
-import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
+import { loadModel } from '../src/model/checkpoint.js';
 import { Graph, withGraph } from '../src/autograd/graph.js';
-import { GPT } from '../src/nn/gpt.js';
-import { preset } from '../src/nn/config.js';
-import { trainTokenizer, type Tokenizer } from '../src/tokenizer/index.js';
+import type { Tokenizer } from '../src/tokenizer/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'llmforge-sft-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let tok: Tokenizer;
 let base = '';
-const bible = readFileSync(join(__dirname, 'fixtures', 'public-domain-bible.txt'), 'utf8');
 
 const QA: Array<[string, string]> = [
   ['Who made the light?', 'God'], ['What was on the face of the deep?', 'darkness'], ['Name the first day.', 'Day'],
@@ -27,10 +25,7 @@ const QA: Array<[string, string]> = [
 const chat = (q: string, a: string): ChatMessage[] => [{ role: 'user', content: q }, { role: 'assistant', content: a }];
 
 beforeAll(async () => {
-  tok = await trainTokenizer({ texts: [bible], vocabSize: 320, progress: false });
-  const model = new GPT({ ...preset('tiny'), vocabSize: 320, contextLength: 64, nEmbd: 48, nHead: 2, nKvHead: 2 }).init(5);
-  base = join(root, 'base');
-  saveCheckpoint(base, 'step-000001', { model, tokenizerJson: tok.toTokenizerJson() });
+  ({ tok, base } = await tinyBase(root));
   writeFileSync(join(root, 'train.jsonl'), QA.map(([q, a], i) => JSON.stringify(i % 2 ? { prompt: q, completion: a } : { messages: chat(q, a) })).join('\n') + '\n');
 });
 
