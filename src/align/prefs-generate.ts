@@ -146,13 +146,13 @@ export async function prefsGenerate(o: PrefsGenerateOptions): Promise<PrefsSumma
   let rejectedSum = 0;
   const bar = new Progress({ total: prompts.length, label: 'prefs', unit: 'prompt' });
   for (let first = 0, chunk = 0; first < prompts.length; first += perChunk, chunk++) {
-    const recs = prompts.slice(first, first + perChunk).filter((p) => {
-      const fits = renderChat(tokenizer, p.prompt, { addGenerationPrompt: true }).ids.length < cap;
-      if (!fits) tooLong++;
-      return fits;
-    });
+    // Each prompt is rendered once; its K samples share the ids (generate only reads them).
+    const rendered = prompts.slice(first, first + perChunk).map((p) => ({ p, ids: renderChat(tokenizer, p.prompt, { addGenerationPrompt: true }).ids }));
+    const fitting = rendered.filter((r) => r.ids.length < cap);
+    tooLong += rendered.length - fitting.length;
+    const recs = fitting.map((r) => r.p);
     if (recs.length === 0) continue;
-    const ids = recs.flatMap((p) => Array.from({ length: K }, () => renderChat(tokenizer, p.prompt, { addGenerationPrompt: true }).ids));
+    const ids = fitting.flatMap((r) => Array.from({ length: K }, () => r.ids));
     engine.reset();
     // Only <|end|> stops: a role token is kept in the output so the reply can be marked as failing the format.
     const res = generate(engine, ids, {
