@@ -7,12 +7,13 @@
 //     --group "SFT and its DPO runs" sft.json dpo-a.json ... [--group NAME FILE...]...
 //
 // Needs the compiled package (npm run build).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { lineChartSvg } = await import(join(root, 'dist', 'train', 'plot.js'));
+const { writeFileAtomic } = await import(join(root, 'dist', 'util', 'atomic.js'));
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
 
 function parseArgs(argv) {
@@ -38,9 +39,7 @@ try {
   const series = o.groups.map((g, i) => ({ name: g.name, color: COLORS[i % COLORS.length], points: g.files.map(point).sort((a, b) => a[0] - b[0]) }));
   series.push({ name: 'target corner', color: '#000000', points: [[10, 90]] });
   const svg = lineChartSvg(series, { title: 'Refusals of harmful requests vs refusals of benign look-alikes', xLabel: 'over-refusal rate (%)', yLabel: 'refusal rate (%)' });
-  const tmp = `${o.out}.tmp-${process.pid}`;
-  writeFileSync(tmp, svg);
-  renameSync(tmp, o.out);
+  writeFileAtomic(o.out, svg);
   process.stderr.write(`${o.out}: ${series.reduce((n, s) => n + s.points.length, 0)} points\n`);
 } catch (err) {
   process.stderr.write(`safety-tradeoff: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,6 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHAT_TASKS } from '../data/index.js';
 import type { PipelineConfig, StageName } from './config.js';
 
 /** Rough rates on 2 cores between the busy and the quiet measured runs (docs/PIPELINE.md). */
@@ -39,10 +40,10 @@ function inline(config: unknown, ...path: string[]): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-/** Prompts the prefs stage will judge: --per-task N of each of the embedded set's 31 families, capped by maxPrompts. */
+/** Prompts the prefs stage will judge: --per-task N of each of the embedded set's families, capped by maxPrompts. */
 function prefsPrompts(c: PipelineConfig): number {
   const o = c.prefs;
-  const perTask = o?.perTask !== undefined ? o.perTask * 31 : Infinity;
+  const perTask = o?.perTask !== undefined ? o.perTask * Object.keys(CHAT_TASKS).length : Infinity;
   return Math.min(o?.maxPrompts ?? (perTask === Infinity ? 1000 : Infinity), perTask);
 }
 
